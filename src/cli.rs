@@ -1,0 +1,81 @@
+//! The subcommands behind `main.rs`: each loads what it needs and reports to the terminal.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{self, Config};
+
+/// Loads the configuration or prints every problem to stderr.
+fn load(path: Option<PathBuf>) -> Result<Config, ExitCode> {
+    let path = config::resolve_path(path);
+    Config::load(&path).map_err(|errors| {
+        eprintln!("auth-eid: configuration {} is not valid:", path.display());
+        for e in &errors.0 {
+            eprintln!("  - {e}");
+        }
+        ExitCode::from(1)
+    })
+}
+
+pub fn check_config(path: Option<PathBuf>) -> ExitCode {
+    match load(path) {
+        Ok(cfg) => {
+            println!("configuration is valid (mode = {:?})", cfg.mode);
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+pub fn serve(path: Option<PathBuf>) -> ExitCode {
+    match load(path) {
+        Ok(cfg) => run_server(cfg),
+        Err(code) => code,
+    }
+}
+
+/// Runs the server until it is shut down (Ctrl-C or SIGTERM).
+pub fn run_server(cfg: Config) -> ExitCode {
+    crate::telemetry::init(cfg.log_format, &cfg.log_level);
+    let result = rocket::execute(async move {
+        let app = crate::app::build(cfg).await?;
+        app.launch()
+            .await
+            .map(|_| ())
+            .map_err(crate::app::AppError::from)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "auth-eid stopped");
+            eprintln!("auth-eid: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Port on 127.0.0.1 for the plugin and the demo relying party.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Where the demo writes its keys and simulator state [default: a new temporary directory]
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+pub fn demo(args: DemoArgs) -> ExitCode {
+    match crate::demo::config(args.port, args.state_dir) {
+        Ok(cfg) => {
+            eprintln!(
+                "auth-eid demo: open {}/demo/ in a browser (demo keys, test means; not for production)",
+                cfg.public_url.as_str()
+            );
+            run_server(cfg)
+        }
+        Err(e) => {
+            eprintln!("auth-eid demo: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Result-token keys from configuration: read once, checked once, never printed.
+
+use std::fmt;
+use std::path::Path;
+
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private, Public};
+
+use super::raw::{KeyKind, RawKey};
+use super::ConfigError;
+
+/// PEM text of a key. `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct SecretPem(String);
+
+impl SecretPem {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretPem(..)")
+    }
+}
+
+/// The JWS algorithm follows from the signing key's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlg {
+    Rs256,
+    Es256,
+}
+
+/// The JWE key management algorithm follows from the receiver key's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionAlg {
+    RsaOaep,
+    EcdhEs,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub alg: SigningAlg,
+    /// PKCS#8 or traditional private key PEM.
+    pub private_pem: SecretPem,
+    /// SPKI PEM of the public half (published so receivers can verify).
+    pub public_pem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EncryptionKey {
+    pub alg: EncryptionAlg,
+    /// SPKI PEM of the receiver's public key.
+    pub public_pem: String,
+}
+
+/// SHA-256 of the SPKI DER of the demo keys shipped in `demo-keys/`.
+fn demo_fingerprints() -> Vec<Vec<u8>> {
+    [
+        crate::demo_keys::SIGNING_PUBLIC,
+        crate::demo_keys::RECEIVER_PUBLIC,
+    ]
+    .iter()
+    .filter_map(|pem| PKey::public_key_from_pem(pem.as_bytes()).ok())
+    .filter_map(|k| fingerprint(&k))
+    .collect()
+}
+
+fn fingerprint(key: &PKey<Public>) -> Option<Vec<u8>> {
+    let der = key.public_key_to_der().ok()?;
+    openssl::hash::hash(MessageDigest::sha256(), &der)
+        .ok()
+        .map(|d| d.to_vec())
+}
+
+pub fn is_demo_key(public: &PKey<Public>) -> bool {
+    fingerprint(public).is_some_and(|f| demo_fingerprints().contains(&f))
+}
+
+fn read_pem(raw: &RawKey, key_path: &str, base_dir: &Path) -> Result<String, ConfigError> {
+    match (&raw.key, &raw.key_file) {
+        (Some(pem), None) => Ok(pem.clone()),
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::key(
+                    format!("{key_path}.key_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })
+        }
+        (Some(_), Some(_)) => Err(ConfigError::key(
+            key_path,
+            "set either `key` or `key_file`, not both",
+        )),
+        (None, None) => Err(ConfigError::key(key_path, "set `key` or `key_file`")),
+    }
+}
+
+fn source_name(raw: &RawKey, key_path: &str) -> String {
+    if raw.key_file.is_some() {
+        format!("{key_path}.key_file")
+    } else {
+        format!("{key_path}.key")
+    }
+}
+
+fn check_kind(id: Id, kind: KeyKind, at: &str) -> Result<(), ConfigError> {
+    let ok = matches!((id, kind), (Id::RSA, KeyKind::Rsa) | (Id::EC, KeyKind::Ec));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::key(
+            at,
+            format!("the key is not of the declared type {kind:?}"),
+        ))
+    }
+}
+
+fn check_rsa_size(bits: u32, at: &str) -> Result<(), ConfigError> {
+    if (2048..=8192).contains(&bits) {
+        Ok(())
+    } else {
+        Err(ConfigError::key(
+            at,
+            format!("RSA key of {bits} bits; use 2048 to 8192"),
+        ))
+    }
+}
+
+pub fn signing_key(
+    raw: &RawKey,
+    base_dir: &Path,
+    production: bool,
+) -> Result<SigningKey, ConfigError> {
+    let at = source_name(raw, "keys.signing");
+    let pem = read_pem(raw, "keys.signing", base_dir)?;
+    let key: PKey<Private> = PKey::private_key_from_pem(pem.as_bytes())
+        .map_err(|_| ConfigError::key(&at, "not a PEM private key"))?;
+    check_kind(key.id(), raw.kind, &at)?;
+    let alg = match raw.kind {
+        KeyKind::Rsa => {
+            check_rsa_size(key.bits(), &at)?;
+            SigningAlg::Rs256
+        }
+        KeyKind::Ec => {
+            let curve = key.ec_key().ok().and_then(|k| k.group().curve_name());
+            if curve != Some(Nid::X9_62_PRIME256V1) {
+                return Err(ConfigError::key(
+                    &at,
+                    "EC signing keys must be P-256 (ES256)",
+                ));
+            }
+            SigningAlg::Es256
+        }
+    };
+    let public_der = key
+        .public_key_to_der()
+        .map_err(|_| ConfigError::key(&at, "cannot derive the public key"))?;
+    let public = PKey::public_key_from_der(&public_der)
+        .map_err(|_| ConfigError::key(&at, "cannot derive the public key"))?;
+    if production && is_demo_key(&public) {
+        return Err(ConfigError::key(
+            &at,
+            "a published demo key is refused in production mode",
+        ));
+    }
+    let public_pem =
+        String::from_utf8(public.public_key_to_pem().unwrap_or_default()).unwrap_or_default();
+    Ok(SigningKey {
+        alg,
+        private_pem: SecretPem(pem),
+        public_pem,
+    })
+}
+
+pub fn encryption_key(
+    raw: &RawKey,
+    base_dir: &Path,
+    production: bool,
+) -> Result<EncryptionKey, ConfigError> {
+    let at = source_name(raw, "keys.encryption");
+    let pem = read_pem(raw, "keys.encryption", base_dir)?;
+    let key = PKey::public_key_from_pem(pem.as_bytes())
+        .map_err(|_| ConfigError::key(&at, "not a PEM public key (SPKI, BEGIN PUBLIC KEY)"))?;
+    check_kind(key.id(), raw.kind, &at)?;
+    let alg = match raw.kind {
+        KeyKind::Rsa => {
+            check_rsa_size(key.bits(), &at)?;
+            EncryptionAlg::RsaOaep
+        }
+        KeyKind::Ec => {
+            let curve = key.ec_key().ok().and_then(|k| k.group().curve_name());
+            let known = [Nid::X9_62_PRIME256V1, Nid::SECP384R1, Nid::SECP521R1];
+            if !curve.is_some_and(|c| known.contains(&c)) {
+                return Err(ConfigError::key(
+                    &at,
+                    "EC receiver keys must be P-256, P-384 or P-521",
+                ));
+            }
+            EncryptionAlg::EcdhEs
+        }
+    };
+    if production && is_demo_key(&key) {
+        return Err(ConfigError::key(
+            &at,
+            "a published demo key is refused in production mode",
+        ));
+    }
+    Ok(EncryptionKey {
+        alg,
+        public_pem: pem,
+    })
+}

@@ -1,0 +1,411 @@
+//! Configuration: defaults < `config.toml` < `AUTH_EID_*` environment (`__` for nesting),
+//! validated once at start-up into [`Config`]. Errors name the key and never print values.
+
+mod keys;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+
+pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
+pub use raw::{LogFormat, Mode, StoreKind};
+
+use crate::attributes::AttributeTag;
+use crate::urls::{AllowList, HttpUrl, UrlPrefix};
+
+/// A configuration problem: the key it is about and what is wrong, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn key(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}", self.problem)
+        } else {
+            write!(f, "`{}`: {}", self.key, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All problems found in one pass, so an operator fixes them in one go.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub address: IpAddr,
+    pub port: u16,
+    /// 64 bytes for Rocket's private cookies; `None` means a random key per start.
+    pub cookie_secret: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowSettings {
+    pub ttl: Duration,
+    pub max_live_flows: usize,
+    pub session_updates: bool,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub timeout: Duration,
+    pub retry_for: Duration,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestMeansSettings {
+    pub enabled: bool,
+    pub attributes: BTreeMap<AttributeTag, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub kind: StoreKind,
+    pub url: Option<String>,
+    pub key_prefix: String,
+    pub pool_size: usize,
+    pub timeout: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub public_url: HttpUrl,
+    pub internal_url: HttpUrl,
+    pub server: ServerSettings,
+    pub signing: SigningKey,
+    pub encryption: EncryptionKey,
+    pub allow_continuation: AllowList,
+    pub allow_attr_url: AllowList,
+    pub flow: FlowSettings,
+    pub delivery: DeliverySettings,
+    pub test_means: TestMeansSettings,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub store: StoreSettings,
+    /// Directory relative paths in the file are resolved against.
+    pub base_dir: PathBuf,
+}
+
+/// Where the configuration file is: `--config`, else `AUTH_EID_CONFIG`, else `./config.toml`.
+pub fn resolve_path(cli: Option<PathBuf>) -> PathBuf {
+    cli.or_else(|| std::env::var_os("AUTH_EID_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("config.toml"))
+}
+
+/// The layered sources for a configuration file (also used by operator commands that need
+/// only part of it, such as `check-cert`).
+pub fn figment_for(path: &Path) -> Figment {
+    with_env(Figment::from(Toml::file_exact(path)))
+}
+
+/// Layers `AUTH_EID_*` variables over a figment (the file, or the demo's embedded text).
+pub fn with_env(figment: Figment) -> Figment {
+    figment.merge(Env::prefixed("AUTH_EID_").split("__").ignore(&["config"]))
+}
+
+impl Config {
+    /// Loads and validates the file at `path` with the environment layered over it.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        if !path.is_file() {
+            return Err(ConfigErrors(vec![ConfigError::key(
+                "",
+                format!("configuration file {} not found", path.display()),
+            )]));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::from_figment(figment_for(path), &base)
+    }
+
+    pub fn from_figment(figment: Figment, base_dir: &Path) -> Result<Config, ConfigErrors> {
+        let raw: raw::RawConfig = figment.extract().map_err(figment_errors)?;
+        validate(raw, base_dir).map_err(ConfigErrors)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.mode == Mode::Production
+    }
+}
+
+/// Figment's own messages can quote the offending value (a PEM block, say); rebuild them from
+/// the key path and the kind of problem only.
+fn figment_errors(err: figment::Error) -> ConfigErrors {
+    use figment::error::Kind;
+    let list = err
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let problem = match &e.kind {
+                Kind::MissingField(f) => {
+                    return ConfigError::key(join_key(&key, f), "is required but missing");
+                }
+                Kind::UnknownField(f, _) => {
+                    return ConfigError::key(join_key(&key, f), "is not a known setting");
+                }
+                Kind::InvalidType(_, expected) => {
+                    format!("has the wrong type (expected {expected})")
+                }
+                Kind::InvalidValue(_, expected) => {
+                    format!("has an invalid value (expected {expected})")
+                }
+                Kind::InvalidLength(_, expected) => {
+                    format!("has the wrong length (expected {expected})")
+                }
+                Kind::UnknownVariant(_, allowed) => {
+                    format!("must be one of: {}", allowed.join(", "))
+                }
+                Kind::DuplicateField(f) => format!("sets `{f}` twice"),
+                Kind::Message(_) => "could not be read (check its syntax)".to_string(),
+                _ => "is not valid".to_string(),
+            };
+            ConfigError::key(key, problem)
+        })
+        .collect();
+    ConfigErrors(list)
+}
+
+fn join_key(parent: &str, field: &str) -> String {
+    if parent.is_empty() {
+        field.to_string()
+    } else {
+        format!("{parent}.{field}")
+    }
+}
+
+fn base_url(raw: &str, key: &str, errors: &mut Vec<ConfigError>) -> Option<HttpUrl> {
+    let trimmed = raw.trim_end_matches('/');
+    match HttpUrl::parse(trimmed) {
+        Ok(u) if u.as_url().query().is_none() => Some(u),
+        Ok(_) => {
+            errors.push(ConfigError::key(key, "must not have a query"));
+            None
+        }
+        Err(e) => {
+            errors.push(ConfigError::key(key, e.to_string()));
+            None
+        }
+    }
+}
+
+fn prefixes(list: &[String], key: &str, errors: &mut Vec<ConfigError>) -> Vec<UrlPrefix> {
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            UrlPrefix::parse(p)
+                .map_err(|e| errors.push(ConfigError::key(format!("{key}[{i}]"), e.to_string())))
+                .ok()
+        })
+        .collect()
+}
+
+fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let production = raw.mode == Mode::Production;
+
+    let public_url = base_url(&raw.public_url, "public_url", &mut errors);
+    let internal_url = base_url(&raw.internal_url, "internal_url", &mut errors);
+    if production
+        && public_url
+            .as_ref()
+            .is_some_and(|u| u.as_url().scheme() != "https")
+    {
+        errors.push(ConfigError::key(
+            "public_url",
+            "must be https in production mode",
+        ));
+    }
+
+    let address = raw.server.address.parse::<IpAddr>().map_err(|_| {
+        errors.push(ConfigError::key("server.address", "must be an IP address"));
+    });
+    let cookie_secret = match raw
+        .server
+        .cookie_secret
+        .as_deref()
+        .map(decode_cookie_secret)
+    {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(problem)) => {
+            errors.push(ConfigError::key("server.cookie_secret", problem));
+            None
+        }
+    };
+
+    let signing = keys::signing_key(&raw.keys.signing, base_dir, production)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let encryption = keys::encryption_key(&raw.keys.encryption, base_dir, production)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if let (Some(s), Some(e)) = (&signing, &encryption) {
+        if s.public_pem.trim() == e.public_pem.trim() {
+            errors.push(ConfigError::key(
+                "keys.encryption",
+                "is the plugin's own signing key; use separate keys for signing and encryption",
+            ));
+        }
+    }
+
+    let cont = prefixes(&raw.allow.continuation, "allow.continuation", &mut errors);
+    let attr = prefixes(&raw.allow.attr_url, "allow.attr_url", &mut errors);
+
+    let mut test_attributes = BTreeMap::new();
+    for (tag, value) in &raw.means.test.attributes {
+        match AttributeTag::parse(tag) {
+            Ok(t) => {
+                test_attributes.insert(t, value.clone());
+            }
+            Err(e) => errors.push(ConfigError::key(
+                format!("means.test.attributes.{tag}"),
+                e.to_string(),
+            )),
+        }
+    }
+    if production && raw.means.test.enabled {
+        errors.push(ConfigError::key(
+            "means.test.enabled",
+            "the test means is refused in production mode",
+        ));
+    }
+
+    let f = &raw.flow;
+    if f.ttl_seconds == 0 || f.ttl_seconds > 3600 {
+        errors.push(ConfigError::key(
+            "flow.ttl_seconds",
+            "must be between 1 and 3600",
+        ));
+    }
+    if f.max_live_flows == 0 {
+        errors.push(ConfigError::key(
+            "flow.max_live_flows",
+            "must be at least 1",
+        ));
+    }
+    if f.session_idle_seconds == 0 || f.session_max_seconds < f.session_idle_seconds {
+        errors.push(ConfigError::key(
+            "flow.session_max_seconds",
+            "must be at least flow.session_idle_seconds, which must be positive",
+        ));
+    }
+    let d = &raw.delivery;
+    if d.timeout_seconds == 0 || d.initial_backoff_ms == 0 || d.max_backoff_seconds == 0 {
+        errors.push(ConfigError::key(
+            "delivery",
+            "timeouts and backoffs must be positive",
+        ));
+    }
+    if raw.store.kind == StoreKind::Redis && raw.store.url.is_none() {
+        errors.push(ConfigError::key(
+            "store.url",
+            "is required when store.kind = \"redis\"",
+        ));
+    }
+    if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
+        errors.push(ConfigError::key(
+            "log.level",
+            "is not a valid filter (e.g. \"info\")",
+        ));
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (Some(public_url), Some(internal_url), Ok(address), Some(signing), Some(encryption)) =
+        (public_url, internal_url, address, signing, encryption)
+    else {
+        unreachable!("every None above pushed an error");
+    };
+    Ok(Config {
+        mode: raw.mode,
+        public_url,
+        internal_url,
+        server: ServerSettings {
+            address,
+            port: raw.server.port,
+            cookie_secret,
+        },
+        signing,
+        encryption,
+        allow_continuation: AllowList::new(cont, !production),
+        allow_attr_url: AllowList::new(attr, !production),
+        flow: FlowSettings {
+            ttl: Duration::from_secs(f.ttl_seconds),
+            max_live_flows: f.max_live_flows,
+            session_updates: f.session_updates,
+            session_idle: Duration::from_secs(f.session_idle_seconds),
+            session_max: Duration::from_secs(f.session_max_seconds),
+        },
+        delivery: DeliverySettings {
+            timeout: Duration::from_secs(d.timeout_seconds),
+            retry_for: Duration::from_secs(d.retry_for_seconds),
+            initial_backoff: Duration::from_millis(d.initial_backoff_ms),
+            max_backoff: Duration::from_secs(d.max_backoff_seconds),
+        },
+        test_means: TestMeansSettings {
+            enabled: raw.means.test.enabled,
+            attributes: test_attributes,
+        },
+        log_format: raw.log.format,
+        log_level: raw.log.level,
+        store: StoreSettings {
+            kind: raw.store.kind,
+            url: raw.store.url,
+            key_prefix: raw.store.key_prefix,
+            pool_size: raw.store.pool_size,
+            timeout: Duration::from_millis(raw.store.timeout_ms),
+        },
+        base_dir: base_dir.to_path_buf(),
+    })
+}
+
+fn decode_cookie_secret(b64: &str) -> Result<Vec<u8>, &'static str> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.split_whitespace().collect::<String>())
+        .map_err(|_| "must be base64")?;
+    if bytes.len() == 64 {
+        Ok(bytes)
+    } else {
+        Err("must be 64 random bytes, base64-encoded (openssl rand -base64 64)")
+    }
+}

@@ -1,0 +1,199 @@
+//! The configuration as written in `config.toml` (and `AUTH_EID_*` variables), before validation.
+//! Every struct refuses unknown keys so a typo is an error that names the key, not a silent
+//! default.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Demo,
+    Production,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub mode: Mode,
+    pub public_url: String,
+    pub internal_url: String,
+    #[serde(default)]
+    pub server: RawServer,
+    pub keys: RawKeys,
+    #[serde(default)]
+    pub allow: RawAllow,
+    #[serde(default)]
+    pub flow: RawFlow,
+    #[serde(default)]
+    pub delivery: RawDelivery,
+    #[serde(default)]
+    pub means: RawMeans,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub address: String,
+    pub port: u16,
+    /// Base64 of 64 random bytes: the key of the private flow cookie. Instances behind one load
+    /// balancer share it. Absent: a random key per start (cookies die with the process).
+    pub cookie_secret: Option<String>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            address: "127.0.0.1".into(),
+            port: 8000,
+            cookie_secret: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub signing: RawKey,
+    pub encryption: RawKey,
+}
+
+/// The reference components' key format: `type` plus inline `key` or `key_file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    #[serde(rename = "type")]
+    pub kind: KeyKind,
+    pub key: Option<String>,
+    pub key_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum KeyKind {
+    #[serde(rename = "RSA")]
+    Rsa,
+    #[serde(rename = "EC")]
+    Ec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAllow {
+    pub continuation: Vec<String>,
+    pub attr_url: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFlow {
+    pub ttl_seconds: u64,
+    pub max_live_flows: usize,
+    pub session_updates: bool,
+    pub session_idle_seconds: u64,
+    pub session_max_seconds: u64,
+}
+
+impl Default for RawFlow {
+    fn default() -> Self {
+        RawFlow {
+            ttl_seconds: 900,
+            max_live_flows: 100_000,
+            session_updates: true,
+            session_idle_seconds: 900,
+            session_max_seconds: 12 * 3600,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDelivery {
+    pub timeout_seconds: u64,
+    pub retry_for_seconds: u64,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        RawDelivery {
+            timeout_seconds: 5,
+            retry_for_seconds: 290,
+            initial_backoff_ms: 500,
+            max_backoff_seconds: 30,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMeans {
+    pub test: RawTestMeans,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTestMeans {
+    pub enabled: bool,
+    /// tag = fixed value
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Memory,
+    Redis,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    pub kind: StoreKind,
+    pub url: Option<String>,
+    pub key_prefix: String,
+    pub pool_size: usize,
+    pub timeout_ms: u64,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            kind: StoreKind::Memory,
+            url: None,
+            key_prefix: "auth-eid:".into(),
+            pool_size: 4,
+            timeout_ms: 1000,
+        }
+    }
+}

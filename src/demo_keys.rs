@@ -1,0 +1,7 @@
+//! The published demo keys (`demo-keys/`): used by `auth-eid demo` and the shipped demo
+//! configuration, recognised and refused in production mode.
+
+pub const SIGNING_PRIVATE: &str = include_str!("../demo-keys/signing-demo.key.pem");
+pub const SIGNING_PUBLIC: &str = include_str!("../demo-keys/signing-demo.pub.pem");
+pub const RECEIVER_PRIVATE: &str = include_str!("../demo-keys/receiver-demo.key.pem");
+pub const RECEIVER_PUBLIC: &str = include_str!("../demo-keys/receiver-demo.pub.pem");

@@ -1,0 +1,13 @@
+//! auth-eid: an ID Contact authentication plugin for the Belgian eID card and Smart-ID.
+//! `app::build` gives the Rocket application, for `main.rs` and for tests.
+
+pub mod app;
+pub mod attributes;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod demo_keys;
+pub mod ids;
+pub mod store;
+pub mod telemetry;
+pub mod urls;

@@ -1,0 +1,40 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use auth_eid::cli;
+
+/// auth-eid: ID Contact authentication with the Belgian eID card and Smart-ID.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the plugin server (the default).
+    Serve {
+        /// Configuration file [default: $AUTH_EID_CONFIG, else ./config.toml]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Load and validate the configuration, print every problem, exit 1 on any.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the server with the embedded demo configuration and a demo relying party.
+    Demo(cli::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve { config: None }) {
+        Command::Serve { config } => cli::serve(config),
+        Command::CheckConfig { config } => cli::check_config(config),
+        Command::Demo(args) => cli::demo(args),
+    }
+}
