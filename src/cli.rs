@@ -29,16 +29,16 @@ pub fn check_config(path: Option<PathBuf>) -> ExitCode {
 
 pub fn serve(path: Option<PathBuf>) -> ExitCode {
     match load(path) {
-        Ok(cfg) => run_server(cfg),
+        Ok(cfg) => run_server(cfg, false),
         Err(code) => code,
     }
 }
 
-/// Runs the server until it is shut down (Ctrl-C or SIGTERM).
-pub fn run_server(cfg: Config) -> ExitCode {
+/// Runs the server (with the demo relying party if `demo`) until Ctrl-C or SIGTERM.
+pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
     crate::telemetry::init(cfg.log_format, &cfg.log_level);
     let result = rocket::execute(async move {
-        let app = crate::app::build(cfg).await?;
+        let app = if demo { crate::demo::build(cfg).await? } else { crate::app::build(cfg).await? };
         app.launch()
             .await
             .map(|_| ())
@@ -69,9 +69,9 @@ pub fn demo(args: DemoArgs) -> ExitCode {
         Ok(cfg) => {
             eprintln!(
                 "auth-eid demo: open {}/demo/ in a browser (demo keys, test means; not for production)",
-                cfg.public_url.as_str()
+                cfg.public_url.base()
             );
-            run_server(cfg)
+            run_server(cfg, true)
         }
         Err(e) => {
             eprintln!("auth-eid demo: {e}");

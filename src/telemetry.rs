@@ -10,7 +10,7 @@ pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| {
             EnvFilter::try_new(format!(
-                "{level},rocket=warn,_=warn,hyper=warn,reqwest=warn"
+                "{level},rocket=warn,rocket::launch=error,_=warn,hyper=warn,reqwest=warn"
             ))
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));

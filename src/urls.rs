@@ -36,9 +36,6 @@ impl HttpUrl {
             return Err(UrlError::ControlCharacters);
         }
         let url = Url::parse(raw).map_err(|_| UrlError::NotAbsolute)?;
-        if url.cannot_be_a_base() && !matches!(url.scheme(), "http" | "https") {
-            return Err(UrlError::BadScheme);
-        }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(UrlError::BadScheme);
         }
@@ -63,6 +60,11 @@ impl HttpUrl {
 
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// The URL without a trailing `/`, to append paths to (`{base}/flow/...`).
+    pub fn base(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
     }
 
     pub fn origin_string(&self) -> String {

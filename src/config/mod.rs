@@ -409,3 +409,21 @@ fn decode_cookie_secret(b64: &str) -> Result<Vec<u8>, &'static str> {
         Err("must be 64 random bytes, base64-encoded (openssl rand -base64 64)")
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::raw::{KeyKind, RawKey};
+    use super::*;
+
+    fn rsa(pem: &str) -> RawKey {
+        RawKey { kind: KeyKind::Rsa, key: Some(pem.to_string()), key_file: None }
+    }
+
+    pub fn rsa_signing_key(pem: &str) -> SigningKey {
+        keys::signing_key(&rsa(pem), Path::new("."), false).unwrap()
+    }
+
+    pub fn rsa_encryption_key(pem: &str) -> EncryptionKey {
+        keys::encryption_key(&rsa(pem), Path::new("."), false).unwrap()
+    }
+}

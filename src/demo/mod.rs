@@ -1,0 +1,50 @@
+//! `auth-eid demo`: the shipped `config.toml` (embedded) with the demo keys written to a state
+//! directory, on a loopback port, plus a demo relying party under `/demo/`.
+
+mod relying_party;
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::app::{self, AppError};
+use crate::config::{self, Config};
+use crate::demo_keys;
+
+pub use relying_party::DemoRelyingParty;
+
+const DEMO_CONFIG: &str = include_str!("../../config.toml");
+
+/// Writes the demo keys into `dir/demo-keys/` (where the embedded config expects them).
+fn write_keys(dir: &Path) -> std::io::Result<()> {
+    let keys = dir.join("demo-keys");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::write(keys.join("signing-demo.key.pem"), demo_keys::SIGNING_PRIVATE)?;
+    std::fs::write(keys.join("receiver-demo.pub.pem"), demo_keys::RECEIVER_PUBLIC)?;
+    Ok(())
+}
+
+/// The demo configuration for `port`, with its files under `state_dir` (or a new temp dir).
+pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
+    let dir = match state_dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("auth-eid-demo-{}", std::process::id())),
+    };
+    write_keys(&dir).map_err(|e| format!("cannot write demo files to {}: {e}", dir.display()))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let figment = config::with_env(Figment::from(Toml::string(DEMO_CONFIG)))
+        .merge(Serialized::default("server.port", port))
+        .merge(Serialized::default("public_url", &base))
+        .merge(Serialized::default("internal_url", &base))
+        .merge(Serialized::default("allow.continuation", vec![format!("{base}/demo/")]))
+        .merge(Serialized::default("allow.attr_url", vec![format!("{base}/demo/")]));
+    Config::from_figment(figment, &dir).map_err(|e| e.to_string())
+}
+
+/// The plugin plus the demo relying party.
+pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
+    let rp = DemoRelyingParty::new(&config)?;
+    Ok(app::build(config).await?.manage(rp).mount("/demo", relying_party::routes()))
+}

@@ -1,0 +1,123 @@
+//! Ending a flow: one result, signed and encrypted, delivered by redirect or through the outbox
+//! in the same compare-and-set that marks the flow delivered.
+
+use crate::attributes::Identity;
+use crate::ids::{FlowId, SessionId};
+use crate::means::MeansId;
+use crate::store::{now_millis, OutboxEntry};
+use crate::token::{Outcome, ResultToken};
+
+use super::{encode, BrowserProof, FlowError, FlowRecord, FlowService, FlowState};
+
+/// What a means (or the citizen) decided.
+#[derive(Debug, Clone)]
+pub enum MeansOutcome {
+    /// Evidence verified: the identity and, if any, the certificate validation report.
+    Verified { means: MeansId, identity: Identity, report: Option<serde_json::Value> },
+    /// The means refused (bad evidence, user refused at the phone, ...).
+    Failed { means: MeansId },
+    /// The citizen pressed Cancel.
+    Cancelled,
+}
+
+impl FlowService {
+    /// Ends the flow with `outcome` and gives the URL to send the browser to (303).
+    /// A flow that is already finished gives [`FlowError::Finished`] and no second result.
+    pub async fn complete(
+        &self,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+        outcome: MeansOutcome,
+    ) -> Result<String, FlowError> {
+        let (version, record) = self.authorized(id, proof).await?;
+        if record.state.is_finished() {
+            return Err(FlowError::Finished);
+        }
+        if let MeansOutcome::Verified { means, .. } | MeansOutcome::Failed { means } = &outcome {
+            if record.state.means() != Some(*means) {
+                return Err(FlowError::WrongState);
+            }
+        }
+        let (wire, report) = self.wire_outcome(&record, outcome).await?;
+        let success = matches!(wire, Outcome::Success { .. });
+        let now = now_millis();
+        let token = self.issuer.issue(&wire, now / 1000)?;
+
+        let mut finished = record.clone();
+        finished.state = FlowState::Delivered { success };
+        finished.report = report;
+        let (deliver, location) = match &record.attr_url {
+            Some(url) => (Some(self.outbox_entry(id, url, token, now)), record.continuation.clone()),
+            None => (None, redirect_with_result(&record.continuation, &token)),
+        };
+        if !self.store.update_flow(id, version, &encode(&finished), deliver.as_ref()).await? {
+            // Another request finished (or changed) the flow first; its result stands.
+            return Err(FlowError::Finished);
+        }
+        if deliver.is_some() {
+            self.outbox_wake.notify_one();
+        }
+        tracing::info!(flow = ?id, success, by_attr_url = deliver.is_some(), "flow finished");
+        Ok(location)
+    }
+
+    /// The token's content: exactly the requested tags on success, nothing on failure.
+    async fn wire_outcome(
+        &self,
+        record: &FlowRecord,
+        outcome: MeansOutcome,
+    ) -> Result<(Outcome, Option<serde_json::Value>), FlowError> {
+        let MeansOutcome::Verified { means, identity, report } = outcome else {
+            return Ok((Outcome::Failed, None));
+        };
+        let mapping = self.catalog.mapping(means).ok_or(FlowError::MeansUnavailable)?;
+        let attributes = match mapping.resolve(&record.attributes, &identity) {
+            Ok(a) => a,
+            Err(missing) => {
+                // Verified, but the evidence lacks a mapped field (a card read without its
+                // identity file, say): the core gets a failure, never a partial result.
+                tracing::warn!(tag = %missing.tag, field = %missing.field, "identity lacks a mapped field");
+                return Ok((Outcome::Failed, report));
+            }
+        };
+        let session_url = if self.settings.session_updates {
+            Some(self.open_session().await?)
+        } else {
+            None
+        };
+        Ok((Outcome::Success { attributes, session_url }, report))
+    }
+
+    /// Starts the authenticated session that `session_url` updates.
+    async fn open_session(&self) -> Result<String, FlowError> {
+        let sid = SessionId::new();
+        let now = now_millis();
+        let idle_until = now + self.settings.session_idle.as_millis() as u64;
+        let absolute_until = now + self.settings.session_max.as_millis() as u64;
+        self.store.create_session(&sid, idle_until, absolute_until).await?;
+        Ok(format!("{}/session/{}/update", self.internal_url.base(), sid))
+    }
+
+    fn outbox_entry(&self, id: &FlowId, url: &str, token: ResultToken, now: u64) -> OutboxEntry {
+        OutboxEntry {
+            id: id.to_string(),
+            url: url.to_string(),
+            body: token.into_string(),
+            attempts: 0,
+            due_at: now,
+            give_up_at: now + self.delivery.retry_for.as_millis() as u64,
+        }
+    }
+}
+
+/// The continuation with `result` added to its query (existing parameters kept).
+pub fn redirect_with_result(continuation: &str, token: &ResultToken) -> String {
+    match url::Url::parse(continuation) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("result", token.as_str());
+            url.into()
+        }
+        // The continuation was parsed and allow-listed at start; this cannot happen.
+        Err(_) => continuation.to_string(),
+    }
+}

@@ -1,0 +1,224 @@
+//! The flow: started by the core, bound to one browser, finished by a means, delivered once.
+//! No HTTP types here: routes hand in parsed values and get domain results back.
+
+mod finish;
+mod record;
+mod session;
+
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+use tokio::sync::Notify;
+
+pub use finish::MeansOutcome;
+pub use record::{Binding, FlowRecord, FlowState};
+
+use crate::attributes::AttributeTag;
+use crate::config::{Config, DeliverySettings, FlowSettings};
+use crate::contract::{self, ContractError};
+use crate::ids::{random_token, FlowId};
+use crate::means::{MeansCatalog, MeansId};
+use crate::store::{now_millis, FlowStore, StoreError, Versioned};
+use crate::token::{TokenError, TokenIssuer};
+use crate::urls::{AllowList, HttpUrl};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Contract(#[from] ContractError),
+    #[error("unknown or expired flow")]
+    NotFound,
+    #[error("this flow was opened in another browser")]
+    WrongBrowser,
+    #[error("the form token is missing or wrong")]
+    BadCsrf,
+    #[error("this step does not fit the flow's state")]
+    WrongState,
+    #[error("the flow is finished")]
+    Finished,
+    #[error("the chosen means cannot provide the requested attributes")]
+    MeansUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("stored flow data is unreadable")]
+    Corrupt,
+}
+
+/// What a browser request brings to prove it owns the flow.
+#[derive(Debug, Default, Clone)]
+pub struct BrowserProof<'a> {
+    /// Value of the private flow cookie.
+    pub cookie: Option<&'a str>,
+    /// The `csrf` form field (state-changing steps only).
+    pub csrf: Option<&'a str>,
+}
+
+/// What a page needs to show a flow.
+#[derive(Debug, Clone)]
+pub struct FlowView {
+    pub id: FlowId,
+    pub attributes: Vec<AttributeTag>,
+    pub state: FlowState,
+    pub csrf: String,
+    /// Enabled means that can provide every requested attribute.
+    pub able: Vec<MeansId>,
+}
+
+/// The result of opening `client_url`.
+#[derive(Debug)]
+pub struct Opened {
+    pub view: FlowView,
+    /// A new binding: the value of the cookie to set.
+    pub new_cookie: Option<String>,
+}
+
+pub struct FlowService {
+    store: Arc<dyn FlowStore>,
+    issuer: TokenIssuer,
+    catalog: MeansCatalog,
+    settings: FlowSettings,
+    delivery: DeliverySettings,
+    public_url: HttpUrl,
+    internal_url: HttpUrl,
+    continuations: AllowList,
+    attr_urls: AllowList,
+    outbox_wake: Arc<Notify>,
+}
+
+impl FlowService {
+    pub fn new(config: &Config, store: Arc<dyn FlowStore>, outbox_wake: Arc<Notify>) -> Result<Self, TokenError> {
+        Ok(FlowService {
+            store,
+            issuer: TokenIssuer::new(&config.signing, &config.encryption)?,
+            catalog: MeansCatalog::from_config(config),
+            settings: config.flow.clone(),
+            delivery: config.delivery.clone(),
+            public_url: config.public_url.clone(),
+            internal_url: config.internal_url.clone(),
+            continuations: config.allow_continuation.clone(),
+            attr_urls: config.allow_attr_url.clone(),
+            outbox_wake,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn FlowStore> {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &MeansCatalog {
+        &self.catalog
+    }
+
+    /// `POST /start_authentication`: checks the body and creates a flow; gives `client_url`.
+    pub async fn start(&self, body: &[u8]) -> Result<String, FlowError> {
+        let req = contract::parse_start(body, &self.continuations, &self.attr_urls)?;
+        self.catalog.check(&req.attributes)?;
+        let id = FlowId::new();
+        let expires_at = now_millis() + self.settings.ttl.as_millis() as u64;
+        let record = FlowRecord {
+            attributes: req.attributes,
+            continuation: req.continuation.as_str().to_string(),
+            attr_url: req.attr_url.map(|u| u.as_str().to_string()),
+            expires_at,
+            binding: None,
+            state: FlowState::Created,
+            report: None,
+        };
+        self.store.create_flow(&id, &encode(&record), expires_at).await?;
+        tracing::info!(flow = ?id, tags = record.attributes.len(), attr_url = record.attr_url.is_some(), "flow started");
+        Ok(format!("{}/flow/{}", self.public_url.base(), id))
+    }
+
+    async fn load(&self, id: &FlowId) -> Result<(u64, FlowRecord), FlowError> {
+        let Versioned { version, data } = self.store.load_flow(id).await?.ok_or(FlowError::NotFound)?;
+        let record = serde_json::from_str(&data).map_err(|_| FlowError::Corrupt)?;
+        Ok((version, record))
+    }
+
+    fn view(&self, id: &FlowId, record: &FlowRecord, binding: &Binding) -> FlowView {
+        FlowView {
+            id: id.clone(),
+            attributes: record.attributes.clone(),
+            state: record.state.clone(),
+            csrf: binding.csrf.clone(),
+            able: self.catalog.able(&record.attributes),
+        }
+    }
+
+    /// First visit binds the flow to this browser; later visits must bring its cookie.
+    pub async fn open(&self, id: &FlowId, cookie: Option<&str>) -> Result<Opened, FlowError> {
+        // A lost race means another request bound the flow in between: check against that one.
+        for _ in 0..3 {
+            let (version, mut record) = self.load(id).await?;
+            if let Some(binding) = &record.binding {
+                check_cookie(id, binding, cookie)?;
+                return Ok(Opened { view: self.view(id, &record, binding), new_cookie: None });
+            }
+            let binding = Binding { browser: random_token(16), csrf: random_token(16) };
+            record.binding = Some(binding.clone());
+            if self.store.update_flow(id, version, &encode(&record), None).await? {
+                let view = self.view(id, &record, &binding);
+                return Ok(Opened { view, new_cookie: Some(cookie_value(id, &binding)) });
+            }
+        }
+        Err(FlowError::WrongBrowser)
+    }
+
+    /// Loads the flow for a state-changing step: right browser and right CSRF token.
+    async fn authorized(&self, id: &FlowId, proof: &BrowserProof<'_>) -> Result<(u64, FlowRecord), FlowError> {
+        let (version, record) = self.load(id).await?;
+        let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
+        check_cookie(id, binding, proof.cookie)?;
+        let csrf_ok = proof.csrf.is_some_and(|c| bool::from(c.as_bytes().ct_eq(binding.csrf.as_bytes())));
+        if !csrf_ok {
+            return Err(FlowError::BadCsrf);
+        }
+        Ok((version, record))
+    }
+
+    /// The flow as the bound browser sees it (read-only pages).
+    pub async fn view_for(&self, id: &FlowId, cookie: Option<&str>) -> Result<FlowView, FlowError> {
+        let (_, record) = self.load(id).await?;
+        let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
+        check_cookie(id, binding, cookie)?;
+        Ok(self.view(id, &record, binding))
+    }
+
+    /// The citizen picks a means (or another one, before authentication started).
+    pub async fn choose_means(&self, id: &FlowId, proof: &BrowserProof<'_>, means: MeansId) -> Result<(), FlowError> {
+        let (version, mut record) = self.authorized(id, proof).await?;
+        match record.state {
+            FlowState::Delivered { .. } => return Err(FlowError::Finished),
+            FlowState::Authenticating { .. } => return Err(FlowError::WrongState),
+            FlowState::Created | FlowState::MeansChosen { .. } => {}
+        }
+        if !self.catalog.able(&record.attributes).contains(&means) {
+            return Err(FlowError::MeansUnavailable);
+        }
+        record.state = FlowState::MeansChosen { means };
+        if self.store.update_flow(id, version, &encode(&record), None).await? {
+            Ok(())
+        } else {
+            Err(FlowError::WrongState)
+        }
+    }
+}
+
+fn encode(record: &FlowRecord) -> String {
+    // A struct of strings, numbers and enums always serialises.
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+fn cookie_value(id: &FlowId, binding: &Binding) -> String {
+    format!("{}.{}", id, binding.browser)
+}
+
+fn check_cookie(id: &FlowId, binding: &Binding, cookie: Option<&str>) -> Result<(), FlowError> {
+    let expected = cookie_value(id, binding);
+    match cookie {
+        Some(c) if bool::from(c.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(FlowError::WrongBrowser),
+    }
+}

@@ -1,0 +1,137 @@
+//! Core- and platform-facing JSON endpoints: start a flow, session updates, health.
+
+use std::sync::Arc;
+
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder};
+use rocket::serde::json::{json, Json};
+use rocket::State;
+use tracing::Instrument;
+
+use crate::contract::StartAuthResponse;
+use crate::flow::{FlowError, FlowService};
+use crate::store::StoreError;
+
+use super::headers::request_span;
+
+/// Largest start request accepted; anything longer is a 413.
+pub const START_BODY_LIMIT: usize = 64 * 1024;
+
+/// `{"error": code, "message": text}` with a status that says whose fault it is.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: Status,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = (self.status, Json(json!({"error": self.code, "message": self.message}))).respond_to(req)?;
+        if self.status == Status::ServiceUnavailable {
+            res.set_header(Header::new("Retry-After", "5"));
+        }
+        Ok(res)
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Contract(c) => ApiError::new(Status::BadRequest, c.code(), c.to_string()),
+            FlowError::Store(StoreError::Full) => {
+                ApiError::new(Status::ServiceUnavailable, "too_many_flows", "too many flows in progress; retry later")
+            }
+            FlowError::Store(StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "start refused: store unavailable");
+                ApiError::new(Status::ServiceUnavailable, "store_unavailable", "temporarily unavailable; retry later")
+            }
+            other => {
+                tracing::error!(error = %other, "start failed");
+                ApiError::new(Status::InternalServerError, "internal", "internal error")
+            }
+        }
+    }
+}
+
+#[rocket::post("/start_authentication", data = "<body>")]
+pub async fn start_authentication(
+    content_type: Option<&ContentType>,
+    body: Data<'_>,
+    flows: &State<Arc<FlowService>>,
+    span: RequestSpan,
+) -> Result<Json<StartAuthResponse>, ApiError> {
+    if !content_type.is_some_and(|c| c.is_json()) {
+        return Err(ApiError::new(
+            Status::UnsupportedMediaType,
+            "unsupported_media_type",
+            "send the request as Content-Type: application/json",
+        ));
+    }
+    let bytes = body.open(START_BODY_LIMIT.bytes()).into_bytes().await.map_err(|_| {
+        ApiError::new(Status::BadRequest, "malformed_request", "the request body could not be read")
+    })?;
+    if !bytes.is_complete() {
+        return Err(ApiError::new(
+            Status::PayloadTooLarge,
+            "payload_too_large",
+            format!("the body may be at most {START_BODY_LIMIT} bytes"),
+        ));
+    }
+    let client_url = flows.start(&bytes).instrument(span.0).await?;
+    Ok(Json(StartAuthResponse { client_url }))
+}
+
+/// `type` of a session update; absent or repeated values are simply "none".
+pub struct UpdateType(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for UpdateType {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let kind = req.query_value::<&str>("type").and_then(Result::ok).map(str::to_string);
+        Outcome::Success(UpdateType(kind))
+    }
+}
+
+/// The request's tracing span.
+pub struct RequestSpan(pub tracing::Span);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestSpan {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(RequestSpan(request_span(req)))
+    }
+}
+
+/// Always 200, never reads cookies: the contract says this endpoint must not fail.
+#[rocket::post("/session/<sid>/update")]
+pub async fn session_update(sid: &str, kind: UpdateType, flows: &State<Arc<FlowService>>, span: RequestSpan) -> Status {
+    flows.session_update(sid, kind.0.as_deref()).instrument(span.0).await;
+    Status::Ok
+}
+
+#[rocket::get("/health/live")]
+pub fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "live"}))
+}
+
+#[rocket::get("/health/ready")]
+pub async fn ready(flows: &State<Arc<FlowService>>) -> (Status, Json<serde_json::Value>) {
+    match flows.store().ping().await {
+        Ok(()) => (Status::Ok, Json(json!({"status": "ready"}))),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (Status::ServiceUnavailable, Json(json!({"status": "unavailable", "reason": "store unreachable"})))
+        }
+    }
+}

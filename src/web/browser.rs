@@ -1,0 +1,183 @@
+//! What every browser route needs: the flow cookie, the same-origin check for POSTs, and a
+//! page responder that turns domain errors into friendly localized pages.
+
+use std::sync::Arc;
+
+use rocket::form::FromForm;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, content::RawHtml, Responder};
+use serde_json::json;
+
+use crate::flow::{FlowError, FlowService};
+use crate::ids::FlowId;
+use crate::store::StoreError;
+
+use super::pages::{Lang, Pages};
+
+/// Browser-facing settings derived from the configuration.
+pub struct WebSettings {
+    /// `public_url` is https: cookies get `Secure` and the `__Secure-` prefix.
+    pub secure: bool,
+    pub public_origin: String,
+    pub flow_ttl_secs: i64,
+}
+
+impl WebSettings {
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Secure-auth_eid_flow"
+        } else {
+            "auth_eid_flow"
+        }
+    }
+}
+
+/// Everything a flow page handler uses, in one guard.
+pub struct Browser<'r> {
+    pub flows: &'r Arc<FlowService>,
+    pub pages: &'r Pages,
+    pub web: &'r WebSettings,
+    pub lang: Lang,
+    pub jar: &'r CookieJar<'r>,
+}
+
+impl Browser<'_> {
+    /// The private flow cookie (encrypted and authenticated with the server's key).
+    pub fn cookie(&self) -> Option<String> {
+        self.jar.get_private(self.web.cookie_name()).map(|c| c.value().to_string())
+    }
+
+    /// Binds this browser: an HttpOnly, SameSite=Lax cookie scoped to the flow's own path.
+    pub fn set_cookie(&self, id: &FlowId, value: String) {
+        let cookie = Cookie::build((self.web.cookie_name(), value))
+            .path(format!("{}/flow/{}", self.pages.base(), id))
+            .http_only(true)
+            .secure(self.web.secure)
+            .same_site(SameSite::Lax)
+            .max_age(rocket::time::Duration::seconds(self.web.flow_ttl_secs))
+            .expires(rocket::time::OffsetDateTime::now_utc() + rocket::time::Duration::seconds(self.web.flow_ttl_secs));
+        self.jar.add_private(cookie);
+    }
+
+    pub fn render(&self, template: &str, data: &serde_json::Value) -> Result<Html, PageError> {
+        self.pages
+            .render(template, self.lang, data)
+            .map(|body| Html(Status::Ok, body))
+            .map_err(|e| {
+                tracing::error!(error = ?e, template, "page rendering failed");
+                PageError::plain(FlowError::Corrupt)
+            })
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Browser<'r> {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let rocket = req.rocket();
+        let (Some(flows), Some(pages), Some(web)) =
+            (rocket.state::<Arc<FlowService>>(), rocket.state::<Pages>(), rocket.state::<WebSettings>())
+        else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+        Outcome::Success(Browser { flows, pages, web, lang, jar: req.cookies() })
+    }
+}
+
+/// Refuses state-changing requests from other sites (403 before any state is read).
+/// Pages send `Referrer-Policy: no-referrer`, so browsers send `Origin: null` on our own form
+/// posts; the flow cookie and the CSRF token carry the real proof.
+pub struct SameOrigin;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SameOrigin {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(web) = req.rocket().state::<WebSettings>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let origin_ok = req.headers().get_one("Origin").is_none_or(|o| o == "null" || o == web.public_origin);
+        let site_ok = !matches!(req.headers().get_one("Sec-Fetch-Site"), Some("cross-site" | "same-site"));
+        if origin_ok && site_ok {
+            Outcome::Success(SameOrigin)
+        } else {
+            Outcome::Error((Status::Forbidden, ()))
+        }
+    }
+}
+
+/// The fields any flow form may carry; missing ones are `None`, so a missing CSRF token is a
+/// 403 from our check, not a 422 from the form parser.
+#[derive(Debug, FromForm)]
+pub struct StepForm {
+    pub csrf: Option<String>,
+    pub means: Option<String>,
+}
+
+pub struct Html(pub Status, pub String);
+
+impl<'r> Responder<'r, 'static> for Html {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        (self.0, RawHtml(self.1)).respond_to(req)
+    }
+}
+
+/// A domain error shown as a page; the status says whose fault it is.
+#[derive(Debug)]
+pub struct PageError {
+    pub error: FlowError,
+    /// Offer "back" and "cancel" when the flow is still live and owned by this browser.
+    pub flow: Option<(FlowId, String)>,
+}
+
+impl PageError {
+    pub fn plain(error: FlowError) -> Self {
+        PageError { error, flow: None }
+    }
+}
+
+impl From<FlowError> for PageError {
+    fn from(error: FlowError) -> Self {
+        PageError::plain(error)
+    }
+}
+
+/// Status and text key for each error.
+pub fn page_status(error: &FlowError) -> (Status, &'static str) {
+    match error {
+        FlowError::NotFound => (Status::NotFound, "error_not_found"),
+        FlowError::WrongBrowser | FlowError::BadCsrf => {
+            (Status::Forbidden, if matches!(error, FlowError::BadCsrf) { "error_csrf" } else { "error_wrong_browser" })
+        }
+        FlowError::WrongState => (Status::Conflict, "error_state"),
+        FlowError::MeansUnavailable | FlowError::Contract(_) => (Status::BadRequest, "error_means"),
+        FlowError::Finished => (Status::Ok, "done_body"),
+        FlowError::Store(StoreError::Full | StoreError::Unavailable(_)) => {
+            (Status::ServiceUnavailable, "error_unavailable")
+        }
+        FlowError::Token(_) | FlowError::Corrupt => (Status::InternalServerError, "error_internal"),
+    }
+}
+
+impl<'r> Responder<'r, 'static> for PageError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let (status, key) = page_status(&self.error);
+        if status.code >= 500 {
+            tracing::error!(error = %self.error, "flow page failed");
+        }
+        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+        let Some(pages) = req.rocket().state::<Pages>() else {
+            return Err(Status::InternalServerError);
+        };
+        let (template, data) = if matches!(self.error, FlowError::Finished) {
+            ("done.html.tera", json!({}))
+        } else {
+            let (id, csrf) = self.flow.map(|(i, c)| (i.to_string(), c)).unwrap_or_default();
+            ("error.html.tera", json!({"message": pages.text(lang, key), "id": id, "csrf": csrf}))
+        };
+        let body = pages.render(template, lang, &data).map_err(|_| Status::InternalServerError)?;
+        Html(status, body).respond_to(req)
+    }
+}

@@ -1,0 +1,119 @@
+//! The citizen's pages: open the flow, choose a means, the test means, cancel.
+//! Each handler parses, calls one `FlowService` method, and maps the result.
+
+use rocket::form::Form;
+use rocket::response::Redirect;
+use serde_json::json;
+
+use crate::flow::{BrowserProof, FlowError, FlowState, MeansOutcome};
+use crate::ids::FlowId;
+use crate::means::MeansId;
+
+use super::browser::{Browser, Html, PageError, SameOrigin, StepForm};
+
+fn flow_id(raw: &str) -> Result<FlowId, PageError> {
+    FlowId::parse(raw).ok_or(PageError::plain(FlowError::NotFound))
+}
+
+/// A refused step of a flow this browser owns keeps its "back" and "cancel" actions.
+fn keep_flow(id: &FlowId, csrf: Option<&str>) -> impl FnOnce(FlowError) -> PageError {
+    let flow = csrf.map(|c| (id.clone(), c.to_string()));
+    move |error| match error {
+        FlowError::WrongState | FlowError::MeansUnavailable => PageError { error, flow },
+        other => PageError::plain(other),
+    }
+}
+
+fn means_path(b: &Browser<'_>, id: &FlowId, means: MeansId) -> Redirect {
+    Redirect::to(format!("{}/flow/{}/{}", b.pages.base(), id, means.path()))
+}
+
+fn means_label(b: &Browser<'_>, means: MeansId) -> String {
+    b.pages.text(b.lang, &format!("means_{}", means.path()))
+}
+
+pub enum Opened {
+    Page(Html),
+    Continue(Redirect),
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for Opened {
+    fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        match self {
+            Opened::Page(p) => p.respond_to(req),
+            Opened::Continue(r) => r.respond_to(req),
+        }
+    }
+}
+
+/// `client_url`: binds the flow to this browser on first visit, then shows where it stands.
+#[rocket::get("/flow/<id>")]
+pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
+    let id = flow_id(id)?;
+    let opened = b.flows.open(&id, b.cookie().as_deref()).await?;
+    if let Some(value) = opened.new_cookie {
+        b.set_cookie(&id, value);
+    }
+    let view = opened.view;
+    match &view.state {
+        FlowState::Delivered { .. } => Err(FlowError::Finished.into()),
+        FlowState::Authenticating { means, .. } => Ok(Opened::Continue(means_path(&b, &id, *means))),
+        FlowState::Created | FlowState::MeansChosen { .. } => {
+            let means: Vec<_> =
+                view.able.iter().map(|m| json!({"id": m.path(), "label": means_label(&b, *m)})).collect();
+            let data = json!({"id": id.as_str(), "csrf": view.csrf, "attributes": view.attributes, "means": means});
+            b.render("start.html.tera", &data).map(Opened::Page)
+        }
+    }
+}
+
+#[rocket::post("/flow/<id>/means", data = "<form>")]
+pub async fn choose(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+    let id = flow_id(id)?;
+    let cookie = b.cookie();
+    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
+    let means = form.means.as_deref().and_then(MeansId::parse).ok_or(FlowError::MeansUnavailable)?;
+    b.flows.choose_means(&id, &proof, means).await.map_err(keep_flow(&id, proof.csrf))?;
+    Ok(means_path(&b, &id, means))
+}
+
+#[rocket::post("/flow/<id>/cancel", data = "<form>")]
+pub async fn cancel(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+    let id = flow_id(id)?;
+    let cookie = b.cookie();
+    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
+    let location = b.flows.complete(&id, &proof, MeansOutcome::Cancelled).await?;
+    Ok(Redirect::to(location))
+}
+
+/// The test means: a confirmation page listing exactly what will be shared.
+#[rocket::get("/flow/<id>/test")]
+pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
+    let id = flow_id(id)?;
+    let view = b.flows.view_for(&id, b.cookie().as_deref()).await?;
+    match view.state {
+        FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
+        FlowState::MeansChosen { means: MeansId::Test } => {}
+        _ => return Ok(Opened::Continue(Redirect::to(format!("{}/flow/{}", b.pages.base(), id)))),
+    }
+    let identity = b.flows.catalog().test_identity();
+    let shared: Vec<_> = view
+        .attributes
+        .iter()
+        .map(|t| json!({"tag": t, "value": identity.fields.get(t.as_str())}))
+        .collect();
+    let data = json!({"id": id.as_str(), "csrf": view.csrf, "shared": shared});
+    b.render("test_confirm.html.tera", &data).map(Opened::Page)
+}
+
+#[rocket::post("/flow/<id>/test", data = "<form>")]
+pub async fn test_confirm(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+    let id = flow_id(id)?;
+    let cookie = b.cookie();
+    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
+    let identity = b.flows.catalog().test_identity().clone();
+    tracing::warn!("the test means completed a flow: demo and test use only");
+    let outcome = MeansOutcome::Verified { means: MeansId::Test, identity, report: None };
+    let location = b.flows.complete(&id, &proof, outcome).await.map_err(keep_flow(&id, proof.csrf))?;
+    Ok(Redirect::to(location))
+}

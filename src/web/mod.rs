@@ -1,0 +1,81 @@
+//! The HTTP layer: routes parse input, call one domain function and map the result.
+
+pub mod api;
+pub mod browser;
+pub mod flow;
+pub mod headers;
+pub mod pages;
+
+use rocket::http::{ContentType, Status};
+use rocket::serde::json::{json, Json};
+use rocket::{Catcher, Request, Route};
+
+use browser::Html;
+use pages::{Lang, Pages};
+
+const STATIC: &[(&str, &str)] = &[("style.css", include_str!("../../static/style.css"))];
+
+/// Stylesheets and scripts, compiled in.
+#[rocket::get("/static/<file>")]
+fn asset(file: &str) -> Option<(ContentType, &'static str)> {
+    let (_, body) = STATIC.iter().find(|(name, _)| *name == file)?;
+    let kind = if file.ends_with(".js") { ContentType::JavaScript } else { ContentType::CSS };
+    Some((kind, body))
+}
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![
+        api::start_authentication,
+        api::session_update,
+        api::live,
+        api::ready,
+        flow::open,
+        flow::choose,
+        flow::cancel,
+        flow::test_page,
+        flow::test_confirm,
+        asset,
+    ]
+}
+
+/// JSON errors for the core-facing endpoints (`/start_authentication`, `/session`).
+#[rocket::catch(default)]
+fn json_error(status: Status, _req: &Request<'_>) -> (Status, Json<serde_json::Value>) {
+    let code = match status.code {
+        400 => "malformed_request",
+        404 => "not_found",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid_request",
+        c if c >= 500 => "internal",
+        _ => "error",
+    };
+    (status, Json(json!({"error": code, "message": status.reason_lossy()})))
+}
+
+/// Friendly pages for everything the browser can reach.
+#[rocket::catch(default)]
+fn html_error(status: Status, req: &Request<'_>) -> Html {
+    let key = match status.code {
+        404 => "error_not_found",
+        403 => "error_csrf",
+        400 | 409 | 413 | 422 => "error_state",
+        503 => "error_unavailable",
+        _ => "error_internal",
+    };
+    let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+    let body = req
+        .rocket()
+        .state::<Pages>()
+        .and_then(|p| p.render("error.html.tera", lang, &json!({"message": p.text(lang, key)})).ok())
+        .unwrap_or_else(|| status.reason_lossy().to_string());
+    Html(status, body)
+}
+
+pub fn json_catchers() -> Vec<Catcher> {
+    rocket::catchers![json_error]
+}
+
+pub fn html_catchers() -> Vec<Catcher> {
+    rocket::catchers![html_error]
+}
