@@ -48,7 +48,12 @@ fn rocket_config(config: &Config) -> rocket::Config {
         log_level: LogLevel::Critical,
         ident: Ident::none(),
         cli_colors: false,
-        shutdown: Shutdown { ctrlc: true, grace: 5, mercy: 5, ..Shutdown::default() },
+        shutdown: Shutdown {
+            ctrlc: true,
+            grace: 5,
+            mercy: 5,
+            ..Shutdown::default()
+        },
         ..rocket::Config::default()
     }
 }
@@ -63,7 +68,10 @@ pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
 }
 
 /// The plugin server on a given store: routes, state, fairings, and the delivery worker.
-pub fn build_with_store(config: Config, store: Arc<dyn FlowStore>) -> Result<Rocket<Build>, AppError> {
+pub fn build_with_store(
+    config: Config,
+    store: Arc<dyn FlowStore>,
+) -> Result<Rocket<Build>, AppError> {
     if config.server.cookie_secret.is_none() {
         tracing::warn!("server.cookie_secret is not set: flow cookies end with this process and are not shared between instances");
     }

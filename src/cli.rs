@@ -38,7 +38,11 @@ pub fn serve(path: Option<PathBuf>) -> ExitCode {
 pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
     crate::telemetry::init(cfg.log_format, &cfg.log_level);
     let result = rocket::execute(async move {
-        let app = if demo { crate::demo::build(cfg).await? } else { crate::app::build(cfg).await? };
+        let app = if demo {
+            crate::demo::build(cfg).await?
+        } else {
+            crate::app::build(cfg).await?
+        };
         app.launch()
             .await
             .map(|_| ())

@@ -110,8 +110,14 @@ pub fn parse_start(
         }
         attributes.push(tag);
     }
-    let continuation = continuations.check(&wire.continuation).map_err(ContractError::Continuation)?;
-    if continuation.as_url().query_pairs().any(|(k, _)| k == "result") {
+    let continuation = continuations
+        .check(&wire.continuation)
+        .map_err(ContractError::Continuation)?;
+    if continuation
+        .as_url()
+        .query_pairs()
+        .any(|(k, _)| k == "result")
+    {
         return Err(ContractError::Continuation(UrlError::HasResultParameter));
     }
     let attr_url = wire
@@ -120,7 +126,11 @@ pub fn parse_start(
         .map(|u| attr_urls.check(u))
         .transpose()
         .map_err(ContractError::AttrUrl)?;
-    Ok(StartRequest { attributes, continuation, attr_url })
+    Ok(StartRequest {
+        attributes,
+        continuation,
+        attr_url,
+    })
 }
 
 /// `POST <session_url>?type=...`
@@ -146,8 +156,14 @@ mod tests {
     use crate::urls::UrlPrefix;
 
     fn lists() -> (AllowList, AllowList) {
-        let c = AllowList::new(vec![UrlPrefix::parse("https://comm.example/ui").unwrap()], false);
-        let a = AllowList::new(vec![UrlPrefix::parse("https://comm.internal/auth_result/").unwrap()], false);
+        let c = AllowList::new(
+            vec![UrlPrefix::parse("https://comm.example/ui").unwrap()],
+            false,
+        );
+        let a = AllowList::new(
+            vec![UrlPrefix::parse("https://comm.internal/auth_result/").unwrap()],
+            false,
+        );
         (c, a)
     }
 
@@ -173,18 +189,39 @@ mod tests {
             ("null", WrongShape),
             ("[]", WrongShape),
             (r#""x""#, WrongShape),
-            (r#"{"attributes":"email","continuation":"https://comm.example/ui"}"#, WrongShape),
-            (r#"{"attributes":[1],"continuation":"https://comm.example/ui"}"#, WrongShape),
+            (
+                r#"{"attributes":"email","continuation":"https://comm.example/ui"}"#,
+                WrongShape,
+            ),
+            (
+                r#"{"attributes":[1],"continuation":"https://comm.example/ui"}"#,
+                WrongShape,
+            ),
             (r#"{"attributes":["email"]}"#, WrongShape),
-            (r#"{"attributes":[],"continuation":"https://comm.example/ui"}"#, EmptyAttributes),
-            (r#"{"attributes":["a b"],"continuation":"https://comm.example/ui"}"#, MalformedAttribute),
-            (r#"{"attributes":["a","a"],"continuation":"https://comm.example/ui"}"#, DuplicateAttribute),
+            (
+                r#"{"attributes":[],"continuation":"https://comm.example/ui"}"#,
+                EmptyAttributes,
+            ),
+            (
+                r#"{"attributes":["a b"],"continuation":"https://comm.example/ui"}"#,
+                MalformedAttribute,
+            ),
+            (
+                r#"{"attributes":["a","a"],"continuation":"https://comm.example/ui"}"#,
+                DuplicateAttribute,
+            ),
             (
                 r#"{"attributes":["a"],"continuation":"https://comm.example/ui","continuation":"https://evil.example/"}"#,
                 DuplicateField("continuation".into()),
             ),
-            (r#"{"attributes":["a"],"continuation":"javascript:alert(1)"}"#, Continuation(UrlError::BadScheme)),
-            (r#"{"attributes":["a"],"continuation":"https://evil.example/"}"#, Continuation(UrlError::NotAllowed)),
+            (
+                r#"{"attributes":["a"],"continuation":"javascript:alert(1)"}"#,
+                Continuation(UrlError::BadScheme),
+            ),
+            (
+                r#"{"attributes":["a"],"continuation":"https://evil.example/"}"#,
+                Continuation(UrlError::NotAllowed),
+            ),
             (
                 r#"{"attributes":["a"],"continuation":"https://comm.example/ui?result=AAAA"}"#,
                 Continuation(UrlError::HasResultParameter),
@@ -197,8 +234,13 @@ mod tests {
         for (body, expected) in cases {
             assert_eq!(parse(body).err().as_ref(), Some(expected), "{body}");
         }
-        let many = format!(r#"{{"attributes":[{}],"continuation":"https://comm.example/ui"}}"#,
-            (0..65).map(|i| format!("\"t{i}\"")).collect::<Vec<_>>().join(","));
+        let many = format!(
+            r#"{{"attributes":[{}],"continuation":"https://comm.example/ui"}}"#,
+            (0..65)
+                .map(|i| format!("\"t{i}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         assert_eq!(parse(&many).err(), Some(TooManyAttributes));
     }
 

@@ -30,7 +30,11 @@ enum Attempt {
 }
 
 impl DeliveryWorker {
-    pub fn new(store: Arc<dyn FlowStore>, settings: DeliverySettings, wake: Arc<Notify>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        store: Arc<dyn FlowStore>,
+        settings: DeliverySettings,
+        wake: Arc<Notify>,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             // attr_url is allow-listed; a redirect could lead anywhere, so none is followed.
             .redirect(reqwest::redirect::Policy::none())
@@ -38,7 +42,12 @@ impl DeliveryWorker {
             .connect_timeout(settings.timeout)
             .timeout(settings.timeout)
             .build()?;
-        Ok(DeliveryWorker { store, client, settings, wake })
+        Ok(DeliveryWorker {
+            store,
+            client,
+            settings,
+            wake,
+        })
     }
 
     /// Runs until `shutdown` resolves. Entries in flight then are finished or, if the process
@@ -47,7 +56,11 @@ impl DeliveryWorker {
         tokio::pin!(shutdown);
         loop {
             let delivered = self.pass().await;
-            let sleep = if delivered == BATCH { Duration::ZERO } else { self.time_to_next().await };
+            let sleep = if delivered == BATCH {
+                Duration::ZERO
+            } else {
+                self.time_to_next().await
+            };
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.wake.notified() => {}
@@ -66,7 +79,11 @@ impl DeliveryWorker {
     /// Claims what is due and tries each entry once, concurrently. Returns how many it claimed.
     pub async fn pass(&self) -> usize {
         let lease = self.settings.timeout + Duration::from_secs(5);
-        let entries = match self.store.claim_deliveries(now_millis(), lease, BATCH).await {
+        let entries = match self
+            .store
+            .claim_deliveries(now_millis(), lease, BATCH)
+            .await
+        {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox unavailable");
@@ -126,7 +143,13 @@ async fn post(client: &reqwest::Client, entry: &OutboxEntry) -> Attempt {
             Attempt::Retry
         }
         Err(e) => {
-            let kind = if e.is_timeout() { "timeout" } else if e.is_connect() { "connect" } else { "other" };
+            let kind = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "connect"
+            } else {
+                "other"
+            };
             tracing::info!(delivery = %short(&entry.id), kind, "attr_url unreachable; will retry");
             Attempt::Retry
         }
@@ -137,9 +160,13 @@ async fn post(client: &reqwest::Client, entry: &OutboxEntry) -> Attempt {
 fn backoff_ms(settings: &DeliverySettings, attempts: u32) -> Millis {
     let initial = settings.initial_backoff.as_millis() as u64;
     let cap = settings.max_backoff.as_millis() as u64;
-    let ceiling = initial.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(cap);
+    let ceiling = initial
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
+        .min(cap);
     let mut r = [0u8; 8];
-    let random = openssl::rand::rand_bytes(&mut r).map(|_| u64::from_le_bytes(r)).unwrap_or(ceiling);
+    let random = openssl::rand::rand_bytes(&mut r)
+        .map(|_| u64::from_le_bytes(r))
+        .unwrap_or(ceiling);
     (random % (ceiling + 1)).max(50)
 }
 

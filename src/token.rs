@@ -27,7 +27,10 @@ pub enum TokenError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// `status: "succes"` with exactly the requested attributes.
-    Success { attributes: BTreeMap<String, String>, session_url: Option<String> },
+    Success {
+        attributes: BTreeMap<String, String>,
+        session_url: Option<String>,
+    },
     /// `status: "failed"`, no attributes.
     Failed,
 }
@@ -71,17 +74,29 @@ impl TokenIssuer {
     pub fn new(signing: &SigningKey, encryption: &EncryptionKey) -> Result<Self, TokenError> {
         let pem = signing.private_pem.expose().as_bytes();
         let signer: Box<dyn JwsSigner> = match signing.alg {
-            SigningAlg::Rs256 => Box::new(RS256.signer_from_pem(pem).map_err(|e| TokenError::Key("signing", e))?),
-            SigningAlg::Es256 => Box::new(ES256.signer_from_pem(pem).map_err(|e| TokenError::Key("signing", e))?),
+            SigningAlg::Rs256 => Box::new(
+                RS256
+                    .signer_from_pem(pem)
+                    .map_err(|e| TokenError::Key("signing", e))?,
+            ),
+            SigningAlg::Es256 => Box::new(
+                ES256
+                    .signer_from_pem(pem)
+                    .map_err(|e| TokenError::Key("signing", e))?,
+            ),
         };
         let pem = encryption.public_pem.as_bytes();
         let encrypter: Box<dyn JweEncrypter> = match encryption.alg {
-            EncryptionAlg::RsaOaep => {
-                Box::new(RSA_OAEP.encrypter_from_pem(pem).map_err(|e| TokenError::Key("encryption", e))?)
-            }
-            EncryptionAlg::EcdhEs => {
-                Box::new(ECDH_ES.encrypter_from_pem(pem).map_err(|e| TokenError::Key("encryption", e))?)
-            }
+            EncryptionAlg::RsaOaep => Box::new(
+                RSA_OAEP
+                    .encrypter_from_pem(pem)
+                    .map_err(|e| TokenError::Key("encryption", e))?,
+            ),
+            EncryptionAlg::EcdhEs => Box::new(
+                ECDH_ES
+                    .encrypter_from_pem(pem)
+                    .map_err(|e| TokenError::Key("encryption", e))?,
+            ),
         };
         Ok(TokenIssuer { signer, encrypter })
     }
@@ -91,7 +106,10 @@ impl TokenIssuer {
         let mut claims = Map::new();
         claims.insert("sub".into(), json!("id-contact-attributes"));
         match outcome {
-            Outcome::Success { attributes, session_url } => {
+            Outcome::Success {
+                attributes,
+                session_url,
+            } => {
                 claims.insert("status".into(), json!("succes"));
                 claims.insert("attributes".into(), json!(attributes));
                 if let Some(url) = session_url {
@@ -116,8 +134,10 @@ impl TokenIssuer {
         jwe_header.set_token_type("JWT");
         jwe_header.set_content_type("JWT");
         jwe_header.set_content_encryption("A128CBC-HS256");
-        let plaintext = Value::Object(Map::from_iter([("njwt".to_string(), json!(jws))])).to_string();
-        let jwe = josekit::jwe::serialize_compact(plaintext.as_bytes(), &jwe_header, &*self.encrypter)?;
+        let plaintext =
+            Value::Object(Map::from_iter([("njwt".to_string(), json!(jws))])).to_string();
+        let jwe =
+            josekit::jwe::serialize_compact(plaintext.as_bytes(), &jwe_header, &*self.encrypter)?;
         Ok(ResultToken(jwe))
     }
 }
@@ -131,27 +151,38 @@ mod tests {
 
     fn issuer() -> TokenIssuer {
         let signing = crate::config::test_support::rsa_signing_key(demo_keys::SIGNING_PRIVATE);
-        let encryption = crate::config::test_support::rsa_encryption_key(demo_keys::RECEIVER_PUBLIC);
+        let encryption =
+            crate::config::test_support::rsa_encryption_key(demo_keys::RECEIVER_PUBLIC);
         TokenIssuer::new(&signing, &encryption).unwrap()
     }
 
     #[test]
     fn success_token_opens_with_the_receiver_key_and_verifies() {
         let attributes = BTreeMap::from([("email".to_string(), "an@example.org".to_string())]);
-        let outcome = Outcome::Success { attributes, session_url: Some("https://x/session/a/update".into()) };
+        let outcome = Outcome::Success {
+            attributes,
+            session_url: Some("https://x/session/a/update".into()),
+        };
         let token = issuer().issue(&outcome, 1_700_000_000).unwrap();
-        let decrypter = RSA_OAEP.decrypter_from_pem(demo_keys::RECEIVER_PRIVATE).unwrap();
-        let (plain, header) = josekit::jwe::deserialize_compact(token.as_str(), &decrypter).unwrap();
+        let decrypter = RSA_OAEP
+            .decrypter_from_pem(demo_keys::RECEIVER_PRIVATE)
+            .unwrap();
+        let (plain, header) =
+            josekit::jwe::deserialize_compact(token.as_str(), &decrypter).unwrap();
         assert_eq!(header.content_encryption(), Some("A128CBC-HS256"));
         assert_eq!(header.content_type(), Some("JWT"));
         assert_eq!(decrypter.algorithm().name(), "RSA-OAEP");
         let njwt: Value = serde_json::from_slice(&plain).unwrap();
         let verifier = RS256.verifier_from_pem(demo_keys::SIGNING_PUBLIC).unwrap();
-        let (claims, header) = josekit::jwt::decode_with_verifier(njwt["njwt"].as_str().unwrap(), &verifier).unwrap();
+        let (claims, header) =
+            josekit::jwt::decode_with_verifier(njwt["njwt"].as_str().unwrap(), &verifier).unwrap();
         assert_eq!(header.token_type(), Some("JWT"));
         assert_eq!(verifier.algorithm().name(), "RS256");
         assert_eq!(claims.claim("status"), Some(&json!("succes")));
-        assert_eq!(claims.claim("attributes"), Some(&json!({"email": "an@example.org"})));
+        assert_eq!(
+            claims.claim("attributes"),
+            Some(&json!({"email": "an@example.org"}))
+        );
         assert_eq!(claims.claim("exp"), Some(&json!(1_700_000_300u64)));
         assert!(!format!("{token:?}").contains(token.as_str()));
     }
@@ -159,11 +190,14 @@ mod tests {
     #[test]
     fn failed_token_has_no_attributes() {
         let token = issuer().issue(&Outcome::Failed, 1).unwrap();
-        let decrypter = RSA_OAEP.decrypter_from_pem(demo_keys::RECEIVER_PRIVATE).unwrap();
+        let decrypter = RSA_OAEP
+            .decrypter_from_pem(demo_keys::RECEIVER_PRIVATE)
+            .unwrap();
         let (plain, _) = josekit::jwe::deserialize_compact(token.as_str(), &decrypter).unwrap();
         let njwt: Value = serde_json::from_slice(&plain).unwrap();
         let verifier = RS256.verifier_from_pem(demo_keys::SIGNING_PUBLIC).unwrap();
-        let (claims, _) = josekit::jwt::decode_with_verifier(njwt["njwt"].as_str().unwrap(), &verifier).unwrap();
+        let (claims, _) =
+            josekit::jwt::decode_with_verifier(njwt["njwt"].as_str().unwrap(), &verifier).unwrap();
         assert_eq!(claims.claim("status"), Some(&json!("failed")));
         assert_eq!(claims.claim("attributes"), None);
         assert_eq!(claims.claim("session_url"), None);

@@ -416,7 +416,11 @@ pub(crate) mod test_support {
     use super::*;
 
     fn rsa(pem: &str) -> RawKey {
-        RawKey { kind: KeyKind::Rsa, key: Some(pem.to_string()), key_file: None }
+        RawKey {
+            kind: KeyKind::Rsa,
+            key: Some(pem.to_string()),
+            key_file: None,
+        }
     }
 
     pub fn rsa_signing_key(pem: &str) -> SigningKey {

@@ -21,8 +21,14 @@ const DEMO_CONFIG: &str = include_str!("../../config.toml");
 fn write_keys(dir: &Path) -> std::io::Result<()> {
     let keys = dir.join("demo-keys");
     std::fs::create_dir_all(&keys)?;
-    std::fs::write(keys.join("signing-demo.key.pem"), demo_keys::SIGNING_PRIVATE)?;
-    std::fs::write(keys.join("receiver-demo.pub.pem"), demo_keys::RECEIVER_PUBLIC)?;
+    std::fs::write(
+        keys.join("signing-demo.key.pem"),
+        demo_keys::SIGNING_PRIVATE,
+    )?;
+    std::fs::write(
+        keys.join("receiver-demo.pub.pem"),
+        demo_keys::RECEIVER_PUBLIC,
+    )?;
     Ok(())
 }
 
@@ -38,13 +44,22 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
         .merge(Serialized::default("server.port", port))
         .merge(Serialized::default("public_url", &base))
         .merge(Serialized::default("internal_url", &base))
-        .merge(Serialized::default("allow.continuation", vec![format!("{base}/demo/")]))
-        .merge(Serialized::default("allow.attr_url", vec![format!("{base}/demo/")]));
+        .merge(Serialized::default(
+            "allow.continuation",
+            vec![format!("{base}/demo/")],
+        ))
+        .merge(Serialized::default(
+            "allow.attr_url",
+            vec![format!("{base}/demo/")],
+        ));
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
 }
 
 /// The plugin plus the demo relying party.
 pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
     let rp = DemoRelyingParty::new(&config)?;
-    Ok(app::build(config).await?.manage(rp).mount("/demo", relying_party::routes()))
+    Ok(app::build(config)
+        .await?
+        .manage(rp)
+        .mount("/demo", relying_party::routes()))
 }

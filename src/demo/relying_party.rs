@@ -35,17 +35,27 @@ pub struct DemoRelyingParty {
 impl DemoRelyingParty {
     pub fn new(config: &Config) -> Result<Self, AppError> {
         let key_err = |e| AppError::Keys(crate::token::TokenError::Key("demo", e));
-        let decrypter = RSA_OAEP.decrypter_from_pem(demo_keys::RECEIVER_PRIVATE).map_err(key_err)?;
+        let decrypter = RSA_OAEP
+            .decrypter_from_pem(demo_keys::RECEIVER_PRIVATE)
+            .map_err(key_err)?;
         let public = config.signing.public_pem.as_bytes();
         let verifier: Box<dyn JwsVerifier> = match config.signing.alg {
             SigningAlg::Rs256 => Box::new(RS256.verifier_from_pem(public).map_err(key_err)?),
             SigningAlg::Es256 => Box::new(ES256.verifier_from_pem(public).map_err(key_err)?),
         };
         Ok(DemoRelyingParty {
-            client: reqwest::Client::builder().timeout(Duration::from_secs(5)).no_proxy().build()?,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .no_proxy()
+                .build()?,
             public_url: config.public_url.base().to_string(),
             internal_url: config.internal_url.base().to_string(),
-            tags: config.test_means.attributes.keys().map(|t| t.to_string()).collect(),
+            tags: config
+                .test_means
+                .attributes
+                .keys()
+                .map(|t| t.to_string())
+                .collect(),
             decrypter: Box::new(decrypter),
             verifier,
             received: Mutex::new(HashMap::new()),
@@ -56,11 +66,16 @@ impl DemoRelyingParty {
     fn open(&self, token: &str) -> Result<Vec<(String, String)>, String> {
         let (plain, _) = josekit::jwe::deserialize_compact(token, &*self.decrypter)
             .map_err(|e| format!("decryption failed: {e}"))?;
-        let outer: Value = serde_json::from_slice(&plain).map_err(|_| "plaintext is not JSON".to_string())?;
+        let outer: Value =
+            serde_json::from_slice(&plain).map_err(|_| "plaintext is not JSON".to_string())?;
         let njwt = outer["njwt"].as_str().ok_or("no njwt in the plaintext")?;
         let (claims, _) = josekit::jwt::decode_with_verifier(njwt, &*self.verifier)
             .map_err(|e| format!("signature check failed: {e}"))?;
-        Ok(claims.claims_set().iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+        Ok(claims
+            .claims_set()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -69,7 +84,10 @@ impl DemoRelyingParty {
 }
 
 #[rocket::get("/")]
-fn index(rp: &State<DemoRelyingParty>, b: Browser<'_>) -> Result<Html, crate::web::browser::PageError> {
+fn index(
+    rp: &State<DemoRelyingParty>,
+    b: Browser<'_>,
+) -> Result<Html, crate::web::browser::PageError> {
     b.render("demo_index.html.tera", &json!({"tags": rp.tags}))
 }
 
@@ -80,7 +98,11 @@ struct StartForm {
 }
 
 #[rocket::post("/start", data = "<form>")]
-async fn start(form: Form<StartForm>, rp: &State<DemoRelyingParty>, b: Browser<'_>) -> Result<Redirect, Html> {
+async fn start(
+    form: Form<StartForm>,
+    rp: &State<DemoRelyingParty>,
+    b: Browser<'_>,
+) -> Result<Redirect, Html> {
     let slot = random_token(9);
     let mut body = json!({
         "attributes": form.tags,
@@ -94,15 +116,24 @@ async fn start(form: Form<StartForm>, rp: &State<DemoRelyingParty>, b: Browser<'
     let error = match answer {
         Ok(r) if r.status().is_success() => match r.json::<Value>().await {
             Ok(v) if v["client_url"].is_string() => {
-                return Ok(Redirect::to(v["client_url"].as_str().unwrap_or_default().to_string()));
+                return Ok(Redirect::to(
+                    v["client_url"].as_str().unwrap_or_default().to_string(),
+                ));
             }
             _ => "the plugin answered without client_url".to_string(),
         },
-        Ok(r) => format!("start_authentication answered {}: {}", r.status(), r.text().await.unwrap_or_default()),
+        Ok(r) => format!(
+            "start_authentication answered {}: {}",
+            r.status(),
+            r.text().await.unwrap_or_default()
+        ),
         Err(e) => format!("start_authentication failed: {e}"),
     };
-    let page = b.render("demo_index.html.tera", &json!({"tags": rp.tags, "error": error}));
-    Err(page.unwrap_or_else(|_| Html(rocket::http::Status::InternalServerError, error)))
+    let page = b.render(
+        "demo_index.html.tera",
+        &json!({"tags": rp.tags, "error": error}),
+    );
+    Err(page.unwrap_or(Html(rocket::http::Status::InternalServerError, error)))
 }
 
 /// The demo's attr_url: keeps the token for the result page.
@@ -117,7 +148,12 @@ fn receive(slot: &str, token: String, rp: &State<DemoRelyingParty>) -> &'static 
 }
 
 #[rocket::get("/result?<slot>&<result>")]
-async fn result(slot: Option<&str>, result: Option<&str>, rp: &State<DemoRelyingParty>, b: Browser<'_>) -> Html {
+async fn result(
+    slot: Option<&str>,
+    result: Option<&str>,
+    rp: &State<DemoRelyingParty>,
+    b: Browser<'_>,
+) -> Html {
     let (token, delivery) = match result {
         Some(t) => (Some(t.to_string()), "redirect (?result=)"),
         None => {
@@ -134,11 +170,14 @@ async fn result(slot: Option<&str>, result: Option<&str>, rp: &State<DemoRelying
         }
     };
     let data = match token.as_deref().map(|t| rp.open(t)) {
-        Some(Ok(claims)) => json!({"delivery": delivery, "token": token, "result": {"claims": claims}}),
+        Some(Ok(claims)) => {
+            json!({"delivery": delivery, "token": token, "result": {"claims": claims}})
+        }
         Some(Err(e)) => json!({"error": e}),
         None => json!({"error": "no result arrived (yet): reload this page in a moment"}),
     };
-    b.render("demo_result.html.tera", &data).unwrap_or_else(|_| Html(rocket::http::Status::InternalServerError, String::new()))
+    b.render("demo_result.html.tera", &data)
+        .unwrap_or_else(|_| Html(rocket::http::Status::InternalServerError, String::new()))
 }
 
 pub fn routes() -> Vec<Route> {

@@ -13,7 +13,11 @@ use super::{encode, BrowserProof, FlowError, FlowRecord, FlowService, FlowState}
 #[derive(Debug, Clone)]
 pub enum MeansOutcome {
     /// Evidence verified: the identity and, if any, the certificate validation report.
-    Verified { means: MeansId, identity: Identity, report: Option<serde_json::Value> },
+    Verified {
+        means: MeansId,
+        identity: Identity,
+        report: Option<serde_json::Value>,
+    },
     /// The means refused (bad evidence, user refused at the phone, ...).
     Failed { means: MeansId },
     /// The citizen pressed Cancel.
@@ -47,10 +51,17 @@ impl FlowService {
         finished.state = FlowState::Delivered { success };
         finished.report = report;
         let (deliver, location) = match &record.attr_url {
-            Some(url) => (Some(self.outbox_entry(id, url, token, now)), record.continuation.clone()),
+            Some(url) => (
+                Some(self.outbox_entry(id, url, token, now)),
+                record.continuation.clone(),
+            ),
             None => (None, redirect_with_result(&record.continuation, &token)),
         };
-        if !self.store.update_flow(id, version, &encode(&finished), deliver.as_ref()).await? {
+        if !self
+            .store
+            .update_flow(id, version, &encode(&finished), deliver.as_ref())
+            .await?
+        {
             // Another request finished (or changed) the flow first; its result stands.
             return Err(FlowError::Finished);
         }
@@ -67,10 +78,18 @@ impl FlowService {
         record: &FlowRecord,
         outcome: MeansOutcome,
     ) -> Result<(Outcome, Option<serde_json::Value>), FlowError> {
-        let MeansOutcome::Verified { means, identity, report } = outcome else {
+        let MeansOutcome::Verified {
+            means,
+            identity,
+            report,
+        } = outcome
+        else {
             return Ok((Outcome::Failed, None));
         };
-        let mapping = self.catalog.mapping(means).ok_or(FlowError::MeansUnavailable)?;
+        let mapping = self
+            .catalog
+            .mapping(means)
+            .ok_or(FlowError::MeansUnavailable)?;
         let attributes = match mapping.resolve(&record.attributes, &identity) {
             Ok(a) => a,
             Err(missing) => {
@@ -85,7 +104,13 @@ impl FlowService {
         } else {
             None
         };
-        Ok((Outcome::Success { attributes, session_url }, report))
+        Ok((
+            Outcome::Success {
+                attributes,
+                session_url,
+            },
+            report,
+        ))
     }
 
     /// Starts the authenticated session that `session_url` updates.
@@ -94,8 +119,14 @@ impl FlowService {
         let now = now_millis();
         let idle_until = now + self.settings.session_idle.as_millis() as u64;
         let absolute_until = now + self.settings.session_max.as_millis() as u64;
-        self.store.create_session(&sid, idle_until, absolute_until).await?;
-        Ok(format!("{}/session/{}/update", self.internal_url.base(), sid))
+        self.store
+            .create_session(&sid, idle_until, absolute_until)
+            .await?;
+        Ok(format!(
+            "{}/session/{}/update",
+            self.internal_url.base(),
+            sid
+        ))
     }
 
     fn outbox_entry(&self, id: &FlowId, url: &str, token: ResultToken, now: u64) -> OutboxEntry {

@@ -88,7 +88,11 @@ pub struct FlowService {
 }
 
 impl FlowService {
-    pub fn new(config: &Config, store: Arc<dyn FlowStore>, outbox_wake: Arc<Notify>) -> Result<Self, TokenError> {
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn FlowStore>,
+        outbox_wake: Arc<Notify>,
+    ) -> Result<Self, TokenError> {
         Ok(FlowService {
             store,
             issuer: TokenIssuer::new(&config.signing, &config.encryption)?,
@@ -126,13 +130,16 @@ impl FlowService {
             state: FlowState::Created,
             report: None,
         };
-        self.store.create_flow(&id, &encode(&record), expires_at).await?;
+        self.store
+            .create_flow(&id, &encode(&record), expires_at)
+            .await?;
         tracing::info!(flow = ?id, tags = record.attributes.len(), attr_url = record.attr_url.is_some(), "flow started");
         Ok(format!("{}/flow/{}", self.public_url.base(), id))
     }
 
     async fn load(&self, id: &FlowId) -> Result<(u64, FlowRecord), FlowError> {
-        let Versioned { version, data } = self.store.load_flow(id).await?.ok_or(FlowError::NotFound)?;
+        let Versioned { version, data } =
+            self.store.load_flow(id).await?.ok_or(FlowError::NotFound)?;
         let record = serde_json::from_str(&data).map_err(|_| FlowError::Corrupt)?;
         Ok((version, record))
     }
@@ -154,24 +161,43 @@ impl FlowService {
             let (version, mut record) = self.load(id).await?;
             if let Some(binding) = &record.binding {
                 check_cookie(id, binding, cookie)?;
-                return Ok(Opened { view: self.view(id, &record, binding), new_cookie: None });
+                return Ok(Opened {
+                    view: self.view(id, &record, binding),
+                    new_cookie: None,
+                });
             }
-            let binding = Binding { browser: random_token(16), csrf: random_token(16) };
+            let binding = Binding {
+                browser: random_token(16),
+                csrf: random_token(16),
+            };
             record.binding = Some(binding.clone());
-            if self.store.update_flow(id, version, &encode(&record), None).await? {
+            if self
+                .store
+                .update_flow(id, version, &encode(&record), None)
+                .await?
+            {
                 let view = self.view(id, &record, &binding);
-                return Ok(Opened { view, new_cookie: Some(cookie_value(id, &binding)) });
+                return Ok(Opened {
+                    view,
+                    new_cookie: Some(cookie_value(id, &binding)),
+                });
             }
         }
         Err(FlowError::WrongBrowser)
     }
 
     /// Loads the flow for a state-changing step: right browser and right CSRF token.
-    async fn authorized(&self, id: &FlowId, proof: &BrowserProof<'_>) -> Result<(u64, FlowRecord), FlowError> {
+    async fn authorized(
+        &self,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+    ) -> Result<(u64, FlowRecord), FlowError> {
         let (version, record) = self.load(id).await?;
         let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
         check_cookie(id, binding, proof.cookie)?;
-        let csrf_ok = proof.csrf.is_some_and(|c| bool::from(c.as_bytes().ct_eq(binding.csrf.as_bytes())));
+        let csrf_ok = proof
+            .csrf
+            .is_some_and(|c| bool::from(c.as_bytes().ct_eq(binding.csrf.as_bytes())));
         if !csrf_ok {
             return Err(FlowError::BadCsrf);
         }
@@ -187,7 +213,12 @@ impl FlowService {
     }
 
     /// The citizen picks a means (or another one, before authentication started).
-    pub async fn choose_means(&self, id: &FlowId, proof: &BrowserProof<'_>, means: MeansId) -> Result<(), FlowError> {
+    pub async fn choose_means(
+        &self,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+        means: MeansId,
+    ) -> Result<(), FlowError> {
         let (version, mut record) = self.authorized(id, proof).await?;
         match record.state {
             FlowState::Delivered { .. } => return Err(FlowError::Finished),
@@ -198,7 +229,11 @@ impl FlowService {
             return Err(FlowError::MeansUnavailable);
         }
         record.state = FlowState::MeansChosen { means };
-        if self.store.update_flow(id, version, &encode(&record), None).await? {
+        if self
+            .store
+            .update_flow(id, version, &encode(&record), None)
+            .await?
+        {
             Ok(())
         } else {
             Err(FlowError::WrongState)

@@ -64,7 +64,9 @@ impl FlowState {
 
     pub fn means(&self) -> Option<MeansId> {
         match self {
-            FlowState::MeansChosen { means } | FlowState::Authenticating { means, .. } => Some(*means),
+            FlowState::MeansChosen { means } | FlowState::Authenticating { means, .. } => {
+                Some(*means)
+            }
             _ => None,
         }
     }

@@ -20,7 +20,9 @@ impl FlowService {
         };
         let result = match activity {
             SessionActivity::UserActive => {
-                self.store.touch_session(&sid, now_millis(), self.settings.session_idle).await
+                self.store
+                    .touch_session(&sid, now_millis(), self.settings.session_idle)
+                    .await
             }
             SessionActivity::Logout => self.store.end_session(&sid).await,
         };
@@ -31,7 +33,9 @@ impl FlowService {
                 outcome = if live { "applied" } else { "no_live_session" },
                 "session update"
             ),
-            Err(e) => tracing::warn!(session = ?sid, kind = ?activity, error = %e, "session update not stored"),
+            Err(e) => {
+                tracing::warn!(session = ?sid, kind = ?activity, error = %e, "session update not stored")
+            }
         }
     }
 }

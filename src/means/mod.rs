@@ -52,24 +52,41 @@ impl MeansCatalog {
         let mut catalog = MeansCatalog::default();
         let test = &config.test_means;
         if test.enabled {
-            let mapping: BTreeMap<AttributeTag, String> =
-                test.attributes.keys().map(|t| (t.clone(), t.to_string())).collect();
+            let mapping: BTreeMap<AttributeTag, String> = test
+                .attributes
+                .keys()
+                .map(|t| (t.clone(), t.to_string()))
+                .collect();
             catalog.test_identity = Identity {
-                fields: test.attributes.iter().map(|(t, v)| (t.to_string(), v.clone())).collect(),
+                fields: test
+                    .attributes
+                    .iter()
+                    .map(|(t, v)| (t.to_string(), v.clone()))
+                    .collect(),
             };
-            catalog.offers.push(MeansOffer { id: MeansId::Test, mapping: AttributeMapping(mapping) });
+            catalog.offers.push(MeansOffer {
+                id: MeansId::Test,
+                mapping: AttributeMapping(mapping),
+            });
         }
         catalog
     }
 
     /// The means that can provide every one of `tags`.
     pub fn able(&self, tags: &[AttributeTag]) -> Vec<MeansId> {
-        self.offers.iter().filter(|o| o.mapping.provides_all(tags)).map(|o| o.id).collect()
+        self.offers
+            .iter()
+            .filter(|o| o.mapping.provides_all(tags))
+            .map(|o| o.id)
+            .collect()
     }
 
     /// A start request's tags are acceptable if one enabled means provides them all.
     pub fn check(&self, tags: &[AttributeTag]) -> Result<(), ContractError> {
-        if let Some(unknown) = tags.iter().find(|t| !self.offers.iter().any(|o| o.mapping.0.contains_key(*t))) {
+        if let Some(unknown) = tags
+            .iter()
+            .find(|t| !self.offers.iter().any(|o| o.mapping.0.contains_key(*t)))
+        {
             return Err(ContractError::UnknownAttribute(unknown.to_string()));
         }
         if self.able(tags).is_empty() {

@@ -29,13 +29,21 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let mut res = (self.status, Json(json!({"error": self.code, "message": self.message}))).respond_to(req)?;
+        let mut res = (
+            self.status,
+            Json(json!({"error": self.code, "message": self.message})),
+        )
+            .respond_to(req)?;
         if self.status == Status::ServiceUnavailable {
             res.set_header(Header::new("Retry-After", "5"));
         }
@@ -47,12 +55,18 @@ impl From<FlowError> for ApiError {
     fn from(e: FlowError) -> Self {
         match e {
             FlowError::Contract(c) => ApiError::new(Status::BadRequest, c.code(), c.to_string()),
-            FlowError::Store(StoreError::Full) => {
-                ApiError::new(Status::ServiceUnavailable, "too_many_flows", "too many flows in progress; retry later")
-            }
+            FlowError::Store(StoreError::Full) => ApiError::new(
+                Status::ServiceUnavailable,
+                "too_many_flows",
+                "too many flows in progress; retry later",
+            ),
             FlowError::Store(StoreError::Unavailable(_)) => {
                 tracing::warn!(error = %e, "start refused: store unavailable");
-                ApiError::new(Status::ServiceUnavailable, "store_unavailable", "temporarily unavailable; retry later")
+                ApiError::new(
+                    Status::ServiceUnavailable,
+                    "store_unavailable",
+                    "temporarily unavailable; retry later",
+                )
             }
             other => {
                 tracing::error!(error = %other, "start failed");
@@ -76,9 +90,17 @@ pub async fn start_authentication(
             "send the request as Content-Type: application/json",
         ));
     }
-    let bytes = body.open(START_BODY_LIMIT.bytes()).into_bytes().await.map_err(|_| {
-        ApiError::new(Status::BadRequest, "malformed_request", "the request body could not be read")
-    })?;
+    let bytes = body
+        .open(START_BODY_LIMIT.bytes())
+        .into_bytes()
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                Status::BadRequest,
+                "malformed_request",
+                "the request body could not be read",
+            )
+        })?;
     if !bytes.is_complete() {
         return Err(ApiError::new(
             Status::PayloadTooLarge,
@@ -97,7 +119,10 @@ pub struct UpdateType(Option<String>);
 impl<'r> FromRequest<'r> for UpdateType {
     type Error = std::convert::Infallible;
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let kind = req.query_value::<&str>("type").and_then(Result::ok).map(str::to_string);
+        let kind = req
+            .query_value::<&str>("type")
+            .and_then(Result::ok)
+            .map(str::to_string);
         Outcome::Success(UpdateType(kind))
     }
 }
@@ -115,8 +140,16 @@ impl<'r> FromRequest<'r> for RequestSpan {
 
 /// Always 200, never reads cookies: the contract says this endpoint must not fail.
 #[rocket::post("/session/<sid>/update")]
-pub async fn session_update(sid: &str, kind: UpdateType, flows: &State<Arc<FlowService>>, span: RequestSpan) -> Status {
-    flows.session_update(sid, kind.0.as_deref()).instrument(span.0).await;
+pub async fn session_update(
+    sid: &str,
+    kind: UpdateType,
+    flows: &State<Arc<FlowService>>,
+    span: RequestSpan,
+) -> Status {
+    flows
+        .session_update(sid, kind.0.as_deref())
+        .instrument(span.0)
+        .await;
     Status::Ok
 }
 
@@ -131,7 +164,10 @@ pub async fn ready(flows: &State<Arc<FlowService>>) -> (Status, Json<serde_json:
         Ok(()) => (Status::Ok, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (Status::ServiceUnavailable, Json(json!({"status": "unavailable", "reason": "store unreachable"})))
+            (
+                Status::ServiceUnavailable,
+                Json(json!({"status": "unavailable", "reason": "store unreachable"})),
+            )
         }
     }
 }

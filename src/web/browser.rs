@@ -45,7 +45,9 @@ pub struct Browser<'r> {
 impl Browser<'_> {
     /// The private flow cookie (encrypted and authenticated with the server's key).
     pub fn cookie(&self) -> Option<String> {
-        self.jar.get_private(self.web.cookie_name()).map(|c| c.value().to_string())
+        self.jar
+            .get_private(self.web.cookie_name())
+            .map(|c| c.value().to_string())
     }
 
     /// Binds this browser: an HttpOnly, SameSite=Lax cookie scoped to the flow's own path.
@@ -56,7 +58,10 @@ impl Browser<'_> {
             .secure(self.web.secure)
             .same_site(SameSite::Lax)
             .max_age(rocket::time::Duration::seconds(self.web.flow_ttl_secs))
-            .expires(rocket::time::OffsetDateTime::now_utc() + rocket::time::Duration::seconds(self.web.flow_ttl_secs));
+            .expires(
+                rocket::time::OffsetDateTime::now_utc()
+                    + rocket::time::Duration::seconds(self.web.flow_ttl_secs),
+            );
         self.jar.add_private(cookie);
     }
 
@@ -76,13 +81,21 @@ impl<'r> FromRequest<'r> for Browser<'r> {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let rocket = req.rocket();
-        let (Some(flows), Some(pages), Some(web)) =
-            (rocket.state::<Arc<FlowService>>(), rocket.state::<Pages>(), rocket.state::<WebSettings>())
-        else {
+        let (Some(flows), Some(pages), Some(web)) = (
+            rocket.state::<Arc<FlowService>>(),
+            rocket.state::<Pages>(),
+            rocket.state::<WebSettings>(),
+        ) else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
-        Outcome::Success(Browser { flows, pages, web, lang, jar: req.cookies() })
+        Outcome::Success(Browser {
+            flows,
+            pages,
+            web,
+            lang,
+            jar: req.cookies(),
+        })
     }
 }
 
@@ -98,8 +111,14 @@ impl<'r> FromRequest<'r> for SameOrigin {
         let Some(web) = req.rocket().state::<WebSettings>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let origin_ok = req.headers().get_one("Origin").is_none_or(|o| o == "null" || o == web.public_origin);
-        let site_ok = !matches!(req.headers().get_one("Sec-Fetch-Site"), Some("cross-site" | "same-site"));
+        let origin_ok = req
+            .headers()
+            .get_one("Origin")
+            .is_none_or(|o| o == "null" || o == web.public_origin);
+        let site_ok = !matches!(
+            req.headers().get_one("Sec-Fetch-Site"),
+            Some("cross-site" | "same-site")
+        );
         if origin_ok && site_ok {
             Outcome::Success(SameOrigin)
         } else {
@@ -148,9 +167,14 @@ impl From<FlowError> for PageError {
 pub fn page_status(error: &FlowError) -> (Status, &'static str) {
     match error {
         FlowError::NotFound => (Status::NotFound, "error_not_found"),
-        FlowError::WrongBrowser | FlowError::BadCsrf => {
-            (Status::Forbidden, if matches!(error, FlowError::BadCsrf) { "error_csrf" } else { "error_wrong_browser" })
-        }
+        FlowError::WrongBrowser | FlowError::BadCsrf => (
+            Status::Forbidden,
+            if matches!(error, FlowError::BadCsrf) {
+                "error_csrf"
+            } else {
+                "error_wrong_browser"
+            },
+        ),
         FlowError::WrongState => (Status::Conflict, "error_state"),
         FlowError::MeansUnavailable | FlowError::Contract(_) => (Status::BadRequest, "error_means"),
         FlowError::Finished => (Status::Ok, "done_body"),
@@ -174,10 +198,18 @@ impl<'r> Responder<'r, 'static> for PageError {
         let (template, data) = if matches!(self.error, FlowError::Finished) {
             ("done.html.tera", json!({}))
         } else {
-            let (id, csrf) = self.flow.map(|(i, c)| (i.to_string(), c)).unwrap_or_default();
-            ("error.html.tera", json!({"message": pages.text(lang, key), "id": id, "csrf": csrf}))
+            let (id, csrf) = self
+                .flow
+                .map(|(i, c)| (i.to_string(), c))
+                .unwrap_or_default();
+            (
+                "error.html.tera",
+                json!({"message": pages.text(lang, key), "id": id, "csrf": csrf}),
+            )
         };
-        let body = pages.render(template, lang, &data).map_err(|_| Status::InternalServerError)?;
+        let body = pages
+            .render(template, lang, &data)
+            .map_err(|_| Status::InternalServerError)?;
         Html(status, body).respond_to(req)
     }
 }

@@ -34,14 +34,14 @@ fn means_label(b: &Browser<'_>, means: MeansId) -> String {
 
 pub enum Opened {
     Page(Html),
-    Continue(Redirect),
+    Continue(Box<Redirect>),
 }
 
 impl<'r> rocket::response::Responder<'r, 'static> for Opened {
     fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
         match self {
             Opened::Page(p) => p.respond_to(req),
-            Opened::Continue(r) => r.respond_to(req),
+            Opened::Continue(r) => (*r).respond_to(req),
         }
     }
 }
@@ -57,10 +57,15 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let view = opened.view;
     match &view.state {
         FlowState::Delivered { .. } => Err(FlowError::Finished.into()),
-        FlowState::Authenticating { means, .. } => Ok(Opened::Continue(means_path(&b, &id, *means))),
+        FlowState::Authenticating { means, .. } => {
+            Ok(Opened::Continue(Box::new(means_path(&b, &id, *means))))
+        }
         FlowState::Created | FlowState::MeansChosen { .. } => {
-            let means: Vec<_> =
-                view.able.iter().map(|m| json!({"id": m.path(), "label": means_label(&b, *m)})).collect();
+            let means: Vec<_> = view
+                .able
+                .iter()
+                .map(|m| json!({"id": m.path(), "label": means_label(&b, *m)}))
+                .collect();
             let data = json!({"id": id.as_str(), "csrf": view.csrf, "attributes": view.attributes, "means": means});
             b.render("start.html.tera", &data).map(Opened::Page)
         }
@@ -68,21 +73,47 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
 }
 
 #[rocket::post("/flow/<id>/means", data = "<form>")]
-pub async fn choose(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+pub async fn choose(
+    id: &str,
+    form: Form<StepForm>,
+    b: Browser<'_>,
+    _same: SameOrigin,
+) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
-    let means = form.means.as_deref().and_then(MeansId::parse).ok_or(FlowError::MeansUnavailable)?;
-    b.flows.choose_means(&id, &proof, means).await.map_err(keep_flow(&id, proof.csrf))?;
+    let proof = BrowserProof {
+        cookie: cookie.as_deref(),
+        csrf: form.csrf.as_deref(),
+    };
+    let means = form
+        .means
+        .as_deref()
+        .and_then(MeansId::parse)
+        .ok_or(FlowError::MeansUnavailable)?;
+    b.flows
+        .choose_means(&id, &proof, means)
+        .await
+        .map_err(keep_flow(&id, proof.csrf))?;
     Ok(means_path(&b, &id, means))
 }
 
 #[rocket::post("/flow/<id>/cancel", data = "<form>")]
-pub async fn cancel(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+pub async fn cancel(
+    id: &str,
+    form: Form<StepForm>,
+    b: Browser<'_>,
+    _same: SameOrigin,
+) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
-    let location = b.flows.complete(&id, &proof, MeansOutcome::Cancelled).await?;
+    let proof = BrowserProof {
+        cookie: cookie.as_deref(),
+        csrf: form.csrf.as_deref(),
+    };
+    let location = b
+        .flows
+        .complete(&id, &proof, MeansOutcome::Cancelled)
+        .await?;
     Ok(Redirect::to(location))
 }
 
@@ -93,8 +124,13 @@ pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let view = b.flows.view_for(&id, b.cookie().as_deref()).await?;
     match view.state {
         FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
-        FlowState::MeansChosen { means: MeansId::Test } => {}
-        _ => return Ok(Opened::Continue(Redirect::to(format!("{}/flow/{}", b.pages.base(), id)))),
+        FlowState::MeansChosen {
+            means: MeansId::Test,
+        } => {}
+        _ => {
+            let start = format!("{}/flow/{}", b.pages.base(), id);
+            return Ok(Opened::Continue(Box::new(Redirect::to(start))));
+        }
     }
     let identity = b.flows.catalog().test_identity();
     let shared: Vec<_> = view
@@ -107,13 +143,29 @@ pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
 }
 
 #[rocket::post("/flow/<id>/test", data = "<form>")]
-pub async fn test_confirm(id: &str, form: Form<StepForm>, b: Browser<'_>, _same: SameOrigin) -> Result<Redirect, PageError> {
+pub async fn test_confirm(
+    id: &str,
+    form: Form<StepForm>,
+    b: Browser<'_>,
+    _same: SameOrigin,
+) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof { cookie: cookie.as_deref(), csrf: form.csrf.as_deref() };
+    let proof = BrowserProof {
+        cookie: cookie.as_deref(),
+        csrf: form.csrf.as_deref(),
+    };
     let identity = b.flows.catalog().test_identity().clone();
     tracing::warn!("the test means completed a flow: demo and test use only");
-    let outcome = MeansOutcome::Verified { means: MeansId::Test, identity, report: None };
-    let location = b.flows.complete(&id, &proof, outcome).await.map_err(keep_flow(&id, proof.csrf))?;
+    let outcome = MeansOutcome::Verified {
+        means: MeansId::Test,
+        identity,
+        report: None,
+    };
+    let location = b
+        .flows
+        .complete(&id, &proof, outcome)
+        .await
+        .map_err(keep_flow(&id, proof.csrf))?;
     Ok(Redirect::to(location))
 }

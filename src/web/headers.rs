@@ -14,13 +14,17 @@ pub struct SecurityHeaders {
     pub hsts: bool,
 }
 
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
-        Info { name: "security headers", kind: Kind::Response }
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -48,7 +52,10 @@ pub struct RequestMeta {
 }
 
 pub fn request_meta<'r>(req: &'r Request<'_>) -> &'r RequestMeta {
-    req.local_cache(|| RequestMeta { id: random_token(6), started: Instant::now() })
+    req.local_cache(|| RequestMeta {
+        id: random_token(6),
+        started: Instant::now(),
+    })
 }
 
 /// A span for work done on behalf of a request.
@@ -63,7 +70,10 @@ pub struct RequestLog;
 #[rocket::async_trait]
 impl Fairing for RequestLog {
     fn info(&self) -> Info {
-        Info { name: "request log", kind: Kind::Request | Kind::Response }
+        Info {
+            name: "request log",
+            kind: Kind::Request | Kind::Response,
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut rocket::Data<'_>) {
@@ -72,7 +82,9 @@ impl Fairing for RequestLog {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let meta = request_meta(req);
-        let route = req.route().map_or_else(|| "-".to_string(), |r| r.uri.to_string());
+        let route = req
+            .route()
+            .map_or_else(|| "-".to_string(), |r| r.uri.to_string());
         let route = route.split('?').next().unwrap_or("-");
         let span = tracing::info_span!("request", id = %meta.id);
         span.in_scope(|| {

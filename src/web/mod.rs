@@ -19,7 +19,11 @@ const STATIC: &[(&str, &str)] = &[("style.css", include_str!("../../static/style
 #[rocket::get("/static/<file>")]
 fn asset(file: &str) -> Option<(ContentType, &'static str)> {
     let (_, body) = STATIC.iter().find(|(name, _)| *name == file)?;
-    let kind = if file.ends_with(".js") { ContentType::JavaScript } else { ContentType::CSS };
+    let kind = if file.ends_with(".js") {
+        ContentType::JavaScript
+    } else {
+        ContentType::CSS
+    };
     Some((kind, body))
 }
 
@@ -50,7 +54,10 @@ fn json_error(status: Status, _req: &Request<'_>) -> (Status, Json<serde_json::V
         c if c >= 500 => "internal",
         _ => "error",
     };
-    (status, Json(json!({"error": code, "message": status.reason_lossy()})))
+    (
+        status,
+        Json(json!({"error": code, "message": status.reason_lossy()})),
+    )
 }
 
 /// Friendly pages for everything the browser can reach.
@@ -67,7 +74,14 @@ fn html_error(status: Status, req: &Request<'_>) -> Html {
     let body = req
         .rocket()
         .state::<Pages>()
-        .and_then(|p| p.render("error.html.tera", lang, &json!({"message": p.text(lang, key)})).ok())
+        .and_then(|p| {
+            p.render(
+                "error.html.tera",
+                lang,
+                &json!({"message": p.text(lang, key)}),
+            )
+            .ok()
+        })
         .unwrap_or_else(|| status.reason_lossy().to_string());
     Html(status, body)
 }

@@ -9,14 +9,38 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html.tera", include_str!("../../templates/base.html.tera")),
-    ("cancel.html.tera", include_str!("../../templates/cancel.html.tera")),
-    ("start.html.tera", include_str!("../../templates/start.html.tera")),
-    ("test_confirm.html.tera", include_str!("../../templates/test_confirm.html.tera")),
-    ("done.html.tera", include_str!("../../templates/done.html.tera")),
-    ("error.html.tera", include_str!("../../templates/error.html.tera")),
-    ("demo_index.html.tera", include_str!("../../templates/demo_index.html.tera")),
-    ("demo_result.html.tera", include_str!("../../templates/demo_result.html.tera")),
+    (
+        "base.html.tera",
+        include_str!("../../templates/base.html.tera"),
+    ),
+    (
+        "cancel.html.tera",
+        include_str!("../../templates/cancel.html.tera"),
+    ),
+    (
+        "start.html.tera",
+        include_str!("../../templates/start.html.tera"),
+    ),
+    (
+        "test_confirm.html.tera",
+        include_str!("../../templates/test_confirm.html.tera"),
+    ),
+    (
+        "done.html.tera",
+        include_str!("../../templates/done.html.tera"),
+    ),
+    (
+        "error.html.tera",
+        include_str!("../../templates/error.html.tera"),
+    ),
+    (
+        "demo_index.html.tera",
+        include_str!("../../templates/demo_index.html.tera"),
+    ),
+    (
+        "demo_result.html.tera",
+        include_str!("../../templates/demo_result.html.tera"),
+    ),
 ];
 
 /// Languages of the pages; English is the fallback.
@@ -43,7 +67,11 @@ impl Lang {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = match tag.split('-').next().unwrap_or("") {
                 "nl" => Lang::Nl,
@@ -63,14 +91,18 @@ impl Lang {
 impl<'r> FromRequest<'r> for Lang {
     type Error = std::convert::Infallible;
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Lang::from_accept_language(req.headers().get_one("Accept-Language")))
+        Outcome::Success(Lang::from_accept_language(
+            req.headers().get_one("Accept-Language"),
+        ))
     }
 }
 
 pub type Texts = BTreeMap<String, String>;
 
-fn load_texts(source: &str) -> Result<Texts, figment::Error> {
-    Figment::from(Toml::string(source)).extract()
+fn load_texts(source: &str) -> Result<Texts, Box<figment::Error>> {
+    Figment::from(Toml::string(source))
+        .extract()
+        .map_err(Box::new)
 }
 
 /// Templates and texts, ready to render.
@@ -86,7 +118,7 @@ pub enum PagesError {
     #[error("template: {0}")]
     Template(#[from] tera::Error),
     #[error("texts: {0}")]
-    Texts(#[from] figment::Error),
+    Texts(#[from] Box<figment::Error>),
 }
 
 impl Pages {
@@ -100,15 +132,28 @@ impl Pages {
             (Lang::Nl, load_texts(include_str!("../../locales/nl.toml"))?),
             (Lang::Fr, load_texts(include_str!("../../locales/fr.toml"))?),
         ]);
-        Ok(Pages { tera, texts, base: base.trim_end_matches('/').to_string() })
+        Ok(Pages {
+            tera,
+            texts,
+            base: base.trim_end_matches('/').to_string(),
+        })
     }
 
     pub fn text(&self, lang: Lang, key: &str) -> String {
-        self.texts.get(&lang).and_then(|t| t.get(key)).cloned().unwrap_or_else(|| key.to_string())
+        self.texts
+            .get(&lang)
+            .and_then(|t| t.get(key))
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
     }
 
     /// Renders `template` with `data` plus `t` (texts), `lang` and `base`.
-    pub fn render(&self, template: &str, lang: Lang, data: &impl Serialize) -> Result<String, tera::Error> {
+    pub fn render(
+        &self,
+        template: &str,
+        lang: Lang,
+        data: &impl Serialize,
+    ) -> Result<String, tera::Error> {
         let mut ctx = Context::from_serialize(data)?;
         ctx.insert("t", &self.texts[&lang]);
         ctx.insert("lang", lang.code());
@@ -134,9 +179,18 @@ mod tests {
     #[test]
     fn language_follows_accept_language() {
         assert_eq!(Lang::from_accept_language(None), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("nl-BE,nl;q=0.9,en;q=0.8")), Lang::Nl);
-        assert_eq!(Lang::from_accept_language(Some("de-DE, fr;q=0.5, en;q=0.4")), Lang::Fr);
-        assert_eq!(Lang::from_accept_language(Some("en;q=0.2, nl;q=0.9")), Lang::Nl);
+        assert_eq!(
+            Lang::from_accept_language(Some("nl-BE,nl;q=0.9,en;q=0.8")),
+            Lang::Nl
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("de-DE, fr;q=0.5, en;q=0.4")),
+            Lang::Fr
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.2, nl;q=0.9")),
+            Lang::Nl
+        );
         assert_eq!(Lang::from_accept_language(Some("de, es")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some(";;;,q=,x;q=abc")), Lang::En);
     }
@@ -161,9 +215,14 @@ mod tests {
             "message": evil, "result": {"status": evil, "claims": [[evil, evil]]},
             "error": evil, "tags": [evil], "token": evil, "delivery": evil, "raw": evil,
         });
-        for (name, _) in TEMPLATES.iter().filter(|(n, _)| !n.starts_with("base") && !n.starts_with("cancel")) {
+        for (name, _) in TEMPLATES
+            .iter()
+            .filter(|(n, _)| !n.starts_with("base") && !n.starts_with("cancel"))
+        {
             for lang in [Lang::En, Lang::Nl, Lang::Fr] {
-                let html = pages.render(name, lang, &data).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                let html = pages
+                    .render(name, lang, &data)
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
                 assert!(!html.contains("<script>alert"), "{name} does not escape");
                 assert!(html.contains("/p/static/style.css"));
             }

@@ -1,0 +1,84 @@
+//! Delivery to attr_url through the outbox: retried until the receiver takes it, same bytes.
+
+use std::time::Duration;
+
+use crate::harness::receiver::Receiver;
+use crate::harness::{free_port, Options, TestApp};
+
+async fn app_for(port: u16) -> TestApp {
+    let allow = vec![format!("http://127.0.0.1:{port}/auth_result/")];
+    TestApp::spawn(Options {
+        attr_url_allow: allow,
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receiver_down_for_a_while_then_up_gets_the_result() {
+    let port = free_port();
+    let app = app_for(port).await;
+    let url = format!("http://127.0.0.1:{port}/auth_result/late");
+    let client_url = app.start_ok(&["email"], Some(&url)).await;
+    let done = app.walk(&TestApp::browser(), &client_url).await;
+    assert_eq!(
+        done.status(),
+        303,
+        "the browser is not held up by a dead receiver"
+    );
+    // nothing listens for a while: connection refused, retried with backoff
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let receiver = Receiver::start(port, 0).await;
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "delivered once it is up");
+    let opened = app.open_token(&got[0].body);
+    assert_eq!(opened.claims["status"], "succes");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 1, "and not again after a 2xx");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receiver_answering_500_then_200_gets_the_same_bytes() {
+    let receiver = Receiver::start(free_port(), 2).await;
+    let app = app_for(receiver.port).await;
+    let client_url = app.start_ok(&["email"], Some(&receiver.url("flaky"))).await;
+    app.walk(&TestApp::browser(), &client_url).await;
+    let got = receiver.wait_for(3, Duration::from_secs(8)).await;
+    assert_eq!(got.len(), 3, "two failures and one success");
+    assert!(
+        got.iter().all(|r| r == &got[0]),
+        "every attempt sends the same bytes"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 3, "nothing after the 200");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_flow_delivers_failed_by_the_same_route() {
+    let receiver = Receiver::start(free_port(), 0).await;
+    let app = app_for(receiver.port).await;
+    let client_url = app.start_ok(&["email"], Some(&receiver.url("c"))).await;
+    let browser = TestApp::browser();
+    let page = browser
+        .get(&client_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::harness::app::csrf_of(&page);
+    let res = browser
+        .post(format!("{client_url}/cancel"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(!res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("result="));
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(app.open_token(&got[0].body).claims["status"], "failed");
+}

@@ -1,0 +1,268 @@
+//! The plugin under test, launched on a free loopback port, and a browser-like client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_eid::config::Config;
+use auth_eid::ids::FlowId;
+use auth_eid::store::memory::MemoryStore;
+use auth_eid::store::{FlowStore, Versioned};
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use josekit::jwe::{JweDecrypter, JweHeader, ECDH_ES, RSA_OAEP};
+use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
+use serde_json::{json, Map, Value};
+
+use super::free_port;
+use super::keys::{self, KeySet};
+
+pub const CONTINUATION: &str = "http://127.0.0.1:9100/ui";
+
+pub struct Options {
+    pub keys: &'static KeySet,
+    pub ttl_seconds: u64,
+    /// attr_url allow-list entries.
+    pub attr_url_allow: Vec<String>,
+    pub session_updates: bool,
+    /// Appended to the generated configuration.
+    pub extra_toml: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            keys: keys::rsa(),
+            ttl_seconds: 900,
+            attr_url_allow: vec![],
+            session_updates: true,
+            extra_toml: String::new(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub keys: &'static KeySet,
+    pub store: Arc<MemoryStore>,
+    shutdown: rocket::Shutdown,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+pub fn config_text(port: u16, o: &Options) -> String {
+    let k = o.keys;
+    let attr_allow = serde_json::to_string(&o.attr_url_allow).unwrap();
+    format!(
+        r#"
+mode = "demo"
+public_url = "http://127.0.0.1:{port}"
+internal_url = "http://127.0.0.1:{port}"
+[server]
+address = "127.0.0.1"
+port = {port}
+[keys.signing]
+type = "{kind}"
+key = """{sp}"""
+[keys.encryption]
+type = "{kind}"
+key = """{rp}"""
+[allow]
+continuation = ["{CONTINUATION}"]
+attr_url = {attr_allow}
+[flow]
+ttl_seconds = {ttl}
+session_updates = {su}
+[delivery]
+timeout_seconds = 2
+retry_for_seconds = 60
+initial_backoff_ms = 100
+max_backoff_seconds = 1
+[means.test]
+enabled = true
+[means.test.attributes]
+email = "an@example.org"
+name = "An Peeters"
+evil = "<script>alert(1)</script>\"'&"
+{extra}
+"#,
+        kind = k.kind,
+        sp = k.signing_private,
+        rp = k.receiver_public,
+        ttl = o.ttl_seconds,
+        su = o.session_updates,
+        extra = o.extra_toml,
+    )
+}
+
+impl TestApp {
+    pub async fn spawn(options: Options) -> TestApp {
+        let port = free_port();
+        let text = config_text(port, &options);
+        let config = Config::from_figment(
+            Figment::from(Toml::string(&text)),
+            std::path::Path::new("."),
+        )
+        .unwrap_or_else(|e| panic!("test config: {e}"));
+        let store = Arc::new(MemoryStore::new(config.flow.max_live_flows));
+        let rocket = auth_eid::app::build_with_store(config, store.clone())
+            .unwrap()
+            .ignite()
+            .await
+            .unwrap();
+        let shutdown = rocket.shutdown();
+        tokio::spawn(rocket.launch());
+        let app = TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            keys: options.keys,
+            store,
+            shutdown,
+        };
+        for _ in 0..100 {
+            if reqwest::get(format!("{}/health/live", app.base))
+                .await
+                .is_ok()
+            {
+                return app;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the plugin did not start");
+    }
+
+    /// The stored flow behind a client_url (to prove a refused step changed nothing).
+    pub async fn store_flow(&self, client_url: &str) -> Option<Versioned> {
+        let id = FlowId::parse(client_url.rsplit('/').next().unwrap()).unwrap();
+        self.store.load_flow(&id).await.unwrap()
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn browser() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn start(&self, body: &Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/start_authentication", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn start_ok(&self, attributes: &[&str], attr_url: Option<&str>) -> String {
+        let mut body = json!({"attributes": attributes, "continuation": format!("{CONTINUATION}?session=5e09&x=1")});
+        if let Some(url) = attr_url {
+            body["attr_url"] = json!(url);
+        }
+        let res = self.start(&body).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "start refused: {}",
+            res.text().await.unwrap()
+        );
+        res.json::<Value>().await.unwrap()["client_url"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Opens client_url and chooses the test means; gives the CSRF token.
+    pub async fn choose_test(&self, browser: &reqwest::Client, client_url: &str) -> String {
+        let page = browser.get(client_url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let res = browser
+            .post(format!("{client_url}/means"))
+            .form(&[("csrf", csrf.as_str()), ("means", "test")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        csrf
+    }
+
+    /// Walks the test means to the end; gives the final response (a 303).
+    pub async fn walk(&self, browser: &reqwest::Client, client_url: &str) -> reqwest::Response {
+        let csrf = self.choose_test(browser, client_url).await;
+        let confirm = browser
+            .get(format!("{client_url}/test"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirm.status(), 200);
+        browser
+            .post(format!("{client_url}/test"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Decrypts with the receiver key and verifies with the plugin key; every header and claim.
+    pub fn open_token(&self, token: &str) -> Opened {
+        let k = self.keys;
+        let decrypter: Box<dyn JweDecrypter> = if k.kind == "RSA" {
+            Box::new(RSA_OAEP.decrypter_from_pem(&k.receiver_private).unwrap())
+        } else {
+            Box::new(ECDH_ES.decrypter_from_pem(&k.receiver_private).unwrap())
+        };
+        let (plain, jwe_header) = josekit::jwe::deserialize_compact(token, &*decrypter).unwrap();
+        let outer: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(
+            outer.as_object().unwrap().len(),
+            1,
+            "plaintext is exactly {{\"njwt\": ...}}"
+        );
+        let verifier: Box<dyn JwsVerifier> = if k.kind == "RSA" {
+            Box::new(RS256.verifier_from_pem(&k.signing_public).unwrap())
+        } else {
+            Box::new(ES256.verifier_from_pem(&k.signing_public).unwrap())
+        };
+        let (payload, jws_header) =
+            josekit::jwt::decode_with_verifier(outer["njwt"].as_str().unwrap(), &*verifier)
+                .unwrap();
+        Opened {
+            jwe_header,
+            jws_header,
+            claims: payload.claims_set().clone(),
+        }
+    }
+}
+
+pub struct Opened {
+    pub jwe_header: JweHeader,
+    pub jws_header: JwsHeader,
+    pub claims: Map<String, Value>,
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The `result` parameter of a redirect Location.
+pub fn result_of(location: &str) -> Option<String> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "result")
+        .map(|(_, v)| v.into_owned())
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
