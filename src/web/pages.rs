@@ -225,7 +225,10 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}: {e:?}"));
                 assert!(!html.contains("<script>alert"), "{name} does not escape");
                 // Tera escapes '/' as well; browsers decode it in attributes.
-                assert!(html.contains("&#x2F;p/static/style.css"), "{name} links the base path");
+                assert!(
+                    html.contains("&#x2F;p/static/style.css"),
+                    "{name} links the base path"
+                );
             }
         }
     }
