@@ -1,0 +1,2 @@
+mod store_conformance;
+mod support;
