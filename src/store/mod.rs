@@ -7,13 +7,29 @@
 //! instances.
 
 pub mod memory;
+pub mod redis;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{StoreKind, StoreSettings};
 use crate::ids::{FlowId, SessionId};
+
+/// Opens the configured store. A Redis store is connected and pinged first: with Redis down
+/// this fails with `Unavailable` after `settings.timeout` instead of hanging. (A server that
+/// prefers to start unready can use `redis::RedisStore::new_lazy` instead.)
+pub async fn open(
+    settings: &StoreSettings,
+    max_flows: usize,
+) -> Result<Arc<dyn FlowStore>, StoreError> {
+    Ok(match settings.kind {
+        StoreKind::Memory => Arc::new(memory::MemoryStore::new(max_flows)),
+        StoreKind::Redis => Arc::new(self::redis::RedisStore::connect(settings, max_flows).await?),
+    })
+}
 
 /// Unix time in milliseconds.
 pub type Millis = u64;

@@ -1,0 +1,3 @@
+//! Real parts the integration tests start and stop themselves.
+
+pub mod redis;
