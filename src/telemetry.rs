@@ -1,5 +1,7 @@
 //! Log setup: one subscriber for our `tracing` events and Rocket's `log` records.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -14,9 +16,11 @@ pub fn init(format: LogFormat, level: &str) {
             ))
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: files and collectors get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),

@@ -3,6 +3,8 @@
 
 mod keys;
 pub mod raw;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;

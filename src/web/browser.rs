@@ -40,6 +40,8 @@ pub struct Browser<'r> {
     pub web: &'r WebSettings,
     pub lang: Lang,
     pub jar: &'r CookieJar<'r>,
+    /// The request's span: domain work is instrumented with it.
+    pub span: tracing::Span,
 }
 
 impl Browser<'_> {
@@ -89,12 +91,14 @@ impl<'r> FromRequest<'r> for Browser<'r> {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+        let span = super::headers::request_span(req);
         Outcome::Success(Browser {
             flows,
             pages,
             web,
             lang,
             jar: req.cookies(),
+            span,
         })
     }
 }

@@ -4,6 +4,7 @@
 use rocket::form::Form;
 use rocket::response::Redirect;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::flow::{BrowserProof, FlowError, FlowState, MeansOutcome};
 use crate::ids::FlowId;
@@ -50,7 +51,11 @@ impl<'r> rocket::response::Responder<'r, 'static> for Opened {
 #[rocket::get("/flow/<id>")]
 pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
-    let opened = b.flows.open(&id, b.cookie().as_deref()).await?;
+    let opened = b
+        .flows
+        .open(&id, b.cookie().as_deref())
+        .instrument(b.span.clone())
+        .await?;
     if let Some(value) = opened.new_cookie {
         b.set_cookie(&id, value);
     }
@@ -92,6 +97,7 @@ pub async fn choose(
         .ok_or(FlowError::MeansUnavailable)?;
     b.flows
         .choose_means(&id, &proof, means)
+        .instrument(b.span.clone())
         .await
         .map_err(keep_flow(&id, proof.csrf))?;
     Ok(means_path(&b, &id, means))
@@ -113,6 +119,7 @@ pub async fn cancel(
     let location = b
         .flows
         .complete(&id, &proof, MeansOutcome::Cancelled)
+        .instrument(b.span.clone())
         .await?;
     Ok(Redirect::to(location))
 }
@@ -121,7 +128,11 @@ pub async fn cancel(
 #[rocket::get("/flow/<id>/test")]
 pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
-    let view = b.flows.view_for(&id, b.cookie().as_deref()).await?;
+    let view = b
+        .flows
+        .view_for(&id, b.cookie().as_deref())
+        .instrument(b.span.clone())
+        .await?;
     match view.state {
         FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
         FlowState::MeansChosen {
@@ -156,7 +167,6 @@ pub async fn test_confirm(
         csrf: form.csrf.as_deref(),
     };
     let identity = b.flows.catalog().test_identity().clone();
-    tracing::warn!("the test means completed a flow: demo and test use only");
     let outcome = MeansOutcome::Verified {
         means: MeansId::Test,
         identity,
@@ -165,7 +175,10 @@ pub async fn test_confirm(
     let location = b
         .flows
         .complete(&id, &proof, outcome)
+        .instrument(b.span.clone())
         .await
         .map_err(keep_flow(&id, proof.csrf))?;
+    b.span
+        .in_scope(|| tracing::warn!("the test means completed a flow: demo and test use only"));
     Ok(Redirect::to(location))
 }

@@ -92,7 +92,7 @@ impl Fairing for RequestLog {
                 method = %req.method(),
                 route,
                 status = res.status().code,
-                ms = meta.started.elapsed().as_secs_f64() * 1000.0,
+                us = meta.started.elapsed().as_micros() as u64,
                 "request"
             );
         });

@@ -5,5 +5,6 @@ mod support;
 mod contract;
 mod delivery;
 mod flow_pages;
+mod logs;
 mod session_updates;
 mod store_conformance;

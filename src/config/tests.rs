@@ -1,0 +1,135 @@
+//! Loading and validating configuration: every error names its key and prints no value.
+
+use std::path::Path;
+
+use figment::providers::{Format, Toml};
+use figment::{Figment, Jail};
+
+use super::*;
+use crate::demo_keys;
+
+/// The shipped demo configuration with its key files inline (as `key = """..."""`).
+fn demo_text() -> String {
+    include_str!("../../config.toml")
+        .replace(
+            "key_file = \"demo-keys/signing-demo.key.pem\"",
+            &format!("key = \"\"\"{}\"\"\"", demo_keys::SIGNING_PRIVATE),
+        )
+        .replace(
+            "key_file = \"demo-keys/receiver-demo.pub.pem\"",
+            &format!("key = \"\"\"{}\"\"\"", demo_keys::RECEIVER_PUBLIC),
+        )
+}
+
+fn load(text: &str) -> Result<Config, ConfigErrors> {
+    Config::from_figment(Figment::from(Toml::string(text)), Path::new("."))
+}
+
+fn keys_of(errors: &ConfigErrors) -> Vec<&str> {
+    errors.0.iter().map(|e| e.key.as_str()).collect()
+}
+
+#[test]
+fn the_shipped_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.mode, Mode::Demo);
+    assert!(config.test_means.enabled);
+    assert_eq!(config.signing.alg, SigningAlg::Rs256);
+    assert_eq!(config.encryption.alg, EncryptionAlg::RsaOaep);
+}
+
+#[test]
+fn production_refuses_demo_material() {
+    let text = demo_text().replace("mode = \"demo\"", "mode = \"production\"");
+    let errors = load(&text).unwrap_err();
+    let keys = keys_of(&errors);
+    for key in [
+        "public_url",
+        "keys.signing.key",
+        "keys.encryption.key",
+        "means.test.enabled",
+    ] {
+        assert!(keys.contains(&key), "{key} not reported: {errors}");
+    }
+}
+
+#[test]
+fn bad_key_material_is_named_but_never_printed() {
+    let broken = demo_keys::SIGNING_PRIVATE.replace("MII", "XXX");
+    let text = demo_text().replace(demo_keys::SIGNING_PRIVATE, &broken);
+    let errors = load(&text).unwrap_err();
+    assert_eq!(keys_of(&errors), ["keys.signing.key"]);
+    let shown = errors.to_string();
+    assert!(
+        !shown.contains("XXX") && !shown.contains("BEGIN"),
+        "{shown}"
+    );
+
+    // a PEM block where a number belongs: figment's own message would quote it
+    let text = demo_text().replace(
+        "port = 8000",
+        &format!("port = \"\"\"{}\"\"\"", demo_keys::SIGNING_PRIVATE),
+    );
+    let shown = load(&text).unwrap_err().to_string();
+    assert!(
+        shown.contains("server.port") && !shown.contains("BEGIN"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn wrong_key_type_size_and_reuse_are_refused() {
+    let text = demo_text().replacen("type = \"RSA\"", "type = \"EC\"", 1);
+    assert_eq!(keys_of(&load(&text).unwrap_err()), ["keys.signing.key"]);
+    let reuse = demo_text().replace(demo_keys::RECEIVER_PUBLIC, demo_keys::SIGNING_PUBLIC);
+    assert_eq!(keys_of(&load(&reuse).unwrap_err()), ["keys.encryption"]);
+    let both = demo_text().replace(
+        &format!("key = \"\"\"{}\"\"\"", demo_keys::SIGNING_PRIVATE),
+        &format!(
+            "key = \"\"\"{}\"\"\"\nkey_file = \"x.pem\"",
+            demo_keys::SIGNING_PRIVATE
+        ),
+    );
+    assert_eq!(keys_of(&load(&both).unwrap_err()), ["keys.signing"]);
+}
+
+#[test]
+fn typos_and_bad_values_name_their_keys() {
+    let text = demo_text()
+        .replace("ttl_seconds = 900", "ttl_seconds = 900\nttl_secnds = 1")
+        .replace(
+            "continuation = [\"http://127.0.0.1:8000/demo/\"]",
+            "continuation = [\"javascript:x\"]",
+        );
+    let shown = load(&text).unwrap_err().to_string();
+    assert!(shown.contains("flow.ttl_secnds"), "{shown}");
+    let text = demo_text().replace(
+        "continuation = [\"http://127.0.0.1:8000/demo/\"]",
+        "continuation = [\"javascript:x\"]",
+    );
+    assert_eq!(
+        keys_of(&load(&text).unwrap_err()),
+        ["allow.continuation[0]"]
+    );
+    let text = demo_text().replace("mode = \"demo\"", "mode = \"prod\"");
+    assert!(load(&text)
+        .unwrap_err()
+        .to_string()
+        .contains("demo, production"));
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+fn environment_overrides_the_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file("config.toml", &demo_text())?;
+        jail.set_env("AUTH_EID_SERVER__PORT", "9123");
+        jail.set_env("AUTH_EID_MEANS__TEST__ENABLED", "false");
+        jail.set_env("AUTH_EID_CONFIG", "ignored: names the file, not a key");
+        let config = Config::load(Path::new("config.toml")).map_err(|e| e.to_string())?;
+        assert_eq!(config.server.port, 9123);
+        assert!(!config.test_means.enabled);
+        Ok(())
+    });
+}
