@@ -2,6 +2,7 @@
 //! receiver that is a real HTTP server.
 
 pub mod app;
+pub mod browser;
 pub mod keys;
 pub mod receiver;
 
