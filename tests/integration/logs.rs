@@ -13,6 +13,7 @@ struct Server(std::process::Child);
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

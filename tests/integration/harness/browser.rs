@@ -19,7 +19,7 @@ impl Browser {
     /// they are not installed (scripts/test installs `chromium` and `chromium-driver`).
     pub async fn start() -> Browser {
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -58,12 +58,15 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = driver.kill();
+        let _ = driver.wait();
         panic!("could not start a Chromium session through chromedriver");
     }
 
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -71,5 +74,6 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
