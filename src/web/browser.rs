@@ -9,7 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, content::RawHtml, Responder};
 use serde_json::json;
 
-use crate::flow::{FlowError, FlowService};
+use crate::flow::{BrowserProof, FlowError, FlowService};
 use crate::ids::FlowId;
 use crate::store::StoreError;
 
@@ -137,6 +137,16 @@ impl<'r> FromRequest<'r> for SameOrigin {
 pub struct StepForm {
     pub csrf: Option<String>,
     pub means: Option<String>,
+}
+
+impl StepForm {
+    /// This form's token with the request's flow cookie.
+    pub fn proof<'a>(&'a self, cookie: &'a Option<String>) -> BrowserProof<'a> {
+        BrowserProof {
+            cookie: cookie.as_deref(),
+            csrf: self.csrf.as_deref(),
+        }
+    }
 }
 
 pub struct Html(pub Status, pub String);

@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::flow::{BrowserProof, FlowError, FlowState, MeansOutcome};
+use crate::flow::{FlowError, FlowState, MeansOutcome};
 use crate::ids::FlowId;
 use crate::means::MeansId;
 
@@ -86,10 +86,7 @@ pub async fn choose(
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: form.csrf.as_deref(),
-    };
+    let proof = form.proof(&cookie);
     let means = form
         .means
         .as_deref()
@@ -112,10 +109,7 @@ pub async fn cancel(
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: form.csrf.as_deref(),
-    };
+    let proof = form.proof(&cookie);
     let location = b
         .flows
         .complete(&id, &proof, MeansOutcome::Cancelled)
@@ -162,10 +156,7 @@ pub async fn test_confirm(
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
-    let proof = BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: form.csrf.as_deref(),
-    };
+    let proof = form.proof(&cookie);
     let identity = b.flows.catalog().test_identity().clone();
     let outcome = MeansOutcome::Verified {
         means: MeansId::Test,

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
-
-use crate::harness::browser::Browser;
+use crate::harness::browser::{click, text_of, Browser};
 use crate::harness::free_port;
 
 async fn spawn_demo() -> (String, rocket::Shutdown) {
@@ -37,87 +35,32 @@ async fn the_demo_walks_through_in_chromium_for_both_routes() {
     let c = &browser.client;
     for delivery in ["redirect", "attr_url"] {
         c.goto(&format!("{base}/demo/")).await.unwrap();
-        c.find(Locator::Css(&format!(
-            "input[name=delivery][value={delivery}]"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-        c.find(Locator::Css("form[action$='/demo/start'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(c, &format!("input[name=delivery][value={delivery}]")).await;
+        click(c, "form[action$='/demo/start'] button").await;
         // the plugin's start page: pick the test means
-        c.wait()
-            .for_element(Locator::Css("button[name=means][value=test]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(c, "button[name=means][value=test]").await;
         // the confirmation page lists what will be shared; share it
-        let shared = c
-            .wait()
-            .for_element(Locator::Css("dl.shared"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let shared = text_of(c, "dl.shared").await;
         assert!(shared.contains("an.peeters@example.org"), "{shared}");
-        c.find(Locator::Css("form[action$='/test'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(c, "form[action$='/test'] button").await;
         // back at the relying party: decrypted and verified
-        let table = c
-            .wait()
-            .for_element(Locator::Css("table.claims"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let table = text_of(c, "table.claims").await;
         assert!(
             table.contains("\"succes\"") && table.contains("An Peeters"),
             "{delivery}: {table}"
         );
-        let page = c.source().await.unwrap();
-        assert!(page.contains(if delivery == "redirect" {
+        let route = if delivery == "redirect" {
             "redirect (?result=)"
         } else {
             "server-side POST"
-        }));
+        };
+        assert!(c.source().await.unwrap().contains(route));
     }
     // cancel on the start page delivers a failed result
     c.goto(&format!("{base}/demo/")).await.unwrap();
-    c.find(Locator::Css("form[action$='/demo/start'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("form[action$='/cancel'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let table = c
-        .wait()
-        .for_element(Locator::Css("table.claims"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    click(c, "form[action$='/demo/start'] button").await;
+    click(c, "form[action$='/cancel'] button").await;
+    let table = text_of(c, "table.claims").await;
     assert!(table.contains("\"failed\""), "{table}");
     browser.close().await;
     shutdown.notify();
