@@ -7,3 +7,4 @@ mod delivery;
 mod flow_pages;
 mod session_updates;
 mod store_conformance;
+mod smart_id;

@@ -1,0 +1,586 @@
+//! The RP API v2 client: start an authentication session, poll its status.
+//!
+//! One HTTPS connection per request (see `tls.rs` for why not reqwest): a handshake per start
+//! and per long poll costs little next to a poll of up to two minutes, and every connection is
+//! pinned afresh. New session kinds (API v3 device links) plug in through [`SessionStart`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use openssl::ssl::SslConnector;
+use serde::{Deserialize, Serialize};
+
+use super::hash::{AuthHash, HashType};
+use super::outcome::{CompletedSession, EndResult, Failure, FailureKind};
+use super::personal_code::PersonalCode;
+use super::tls::{self, TlsSettings};
+use super::verify::CertificateLevel;
+use super::wire;
+
+/// Largest response body we read; an OK status with a 8192-bit certificate is a few KiB.
+const MAX_BODY: usize = 256 * 1024;
+
+/// Everything the client needs, from `[means.smart_id]`.
+#[derive(Clone)]
+pub struct SmartIdSettings {
+    /// e.g. `https://rp-api.smart-id.com/v2/`; must be https and end in `/`.
+    pub base_url: url::Url,
+    /// Issued by SK; with the source IP it authenticates us. Kept out of Debug and logs.
+    pub relying_party_uuid: String,
+    /// Shown in the app; at most 32 bytes of UTF-8.
+    pub relying_party_name: String,
+    pub certificate_level: CertificateLevel,
+    pub hash_type: HashType,
+    pub connect_timeout: Duration,
+    /// Bound for a start request.
+    pub request_timeout: Duration,
+    pub tls: TlsSettings,
+}
+
+impl fmt::Debug for SmartIdSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmartIdSettings")
+            .field("base_url", &self.base_url.as_str())
+            .field("relying_party_uuid", &"<hidden>")
+            .field("relying_party_name", &self.relying_party_name)
+            .field("certificate_level", &self.certificate_level)
+            .field("hash_type", &self.hash_type)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl SmartIdSettings {
+    /// Settings with the defaults: QUALIFIED, SHA512, 5 s connect, 15 s request.
+    pub fn new(base_url: url::Url, uuid: &str, name: &str, tls: TlsSettings) -> Self {
+        SmartIdSettings {
+            base_url,
+            relying_party_uuid: uuid.to_string(),
+            relying_party_name: name.to_string(),
+            certificate_level: CertificateLevel::Qualified,
+            hash_type: HashType::Sha512,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            tls,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("smart_id base_url: {0}")]
+    BaseUrl(&'static str),
+    #[error("smart_id relying_party_uuid must be a UUID")]
+    Uuid,
+    #[error("smart_id relying_party_name must be 1 to 32 bytes")]
+    Name,
+    #[error("smart_id pins: {0}")]
+    Pin(String),
+    #[error("smart_id TLS: {0}")]
+    Tls(String),
+}
+
+/// Every way a call to the RP API can fail (v2 §2.1.1, §2.3.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmartIdError {
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("RP API refused the request as invalid (400)")]
+    BadRequest,
+    #[error("relying party not authorised (401): relyingPartyUUID or source IP")]
+    Unauthorized,
+    #[error("relying party lacks a permission (403), e.g. for ADVANCED accounts")]
+    Forbidden,
+    #[error("no such Smart-ID account (404)")]
+    AccountNotFound,
+    #[error("session unknown or expired (404)")]
+    SessionNotFound,
+    #[error("no account of the requested level (471)")]
+    NoSuitableAccount,
+    #[error("the user must look at the Smart-ID app or portal (472)")]
+    ViewApp,
+    #[error("this API version is no longer supported (480)")]
+    ClientTooOld,
+    #[error("Smart-ID is under maintenance (580)")]
+    Maintenance,
+    #[error("RP API server error (HTTP {0})")]
+    Server(u16),
+    #[error("unexpected HTTP status {0}")]
+    UnexpectedStatus(u16),
+    #[error("RP API did not answer in time")]
+    Timeout,
+    #[error("cannot connect to the RP API: {0}")]
+    Connect(String),
+    #[error("RP API TLS key is not pinned; connection refused before sending anything")]
+    PinMismatch,
+    #[error("TLS with the RP API failed: {0}")]
+    Tls(String),
+    #[error("connection to the RP API broke: {0}")]
+    Transport(String),
+    #[error("unreadable RP API response: {0}")]
+    BrokenResponse(String),
+}
+
+impl SmartIdError {
+    /// How the flow presents this error. 404, 471 and 472 share one message on purpose (SK asks
+    /// for it, against account enumeration; threat T33).
+    pub fn failure(&self) -> Failure {
+        use SmartIdError::*;
+        let (kind, retry, key) = match self {
+            AccountNotFound | NoSuitableAccount | ViewApp => {
+                (FailureKind::NoAccount, true, "smart_id.no_account")
+            }
+            SessionNotFound => (FailureKind::Failed, true, "smart_id.failed"),
+            Maintenance | Server(_) | Timeout | Connect(_) | Transport(_) | BrokenResponse(_)
+            | UnexpectedStatus(_) => (FailureKind::Unavailable, true, "smart_id.unavailable"),
+            InvalidRequest(_) | BadRequest | Unauthorized | Forbidden | ClientTooOld
+            | PinMismatch | Tls(_) => (FailureKind::Configuration, false, "smart_id.unavailable"),
+        };
+        Failure {
+            kind,
+            retry,
+            message_key: key,
+            detail: self.to_string(),
+        }
+    }
+}
+
+/// Whom to authenticate.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthTarget {
+    /// `etsi/PNO{CC}-{code}`: the usual first login.
+    Etsi(PersonalCode),
+    /// `document/{documentNumber}`: re-authentication on a known account.
+    Document(String),
+}
+
+impl fmt::Debug for AuthTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthTarget::Etsi(c) => write!(f, "Etsi({c:?})"),
+            AuthTarget::Document(_) => f.write_str("Document(<hidden>)"),
+        }
+    }
+}
+
+impl AuthTarget {
+    fn path(&self) -> Result<String, SmartIdError> {
+        match self {
+            AuthTarget::Etsi(code) => Ok(format!("etsi/{}", code.semantics_id())),
+            AuthTarget::Document(doc) => {
+                let ok = (1..=64).contains(&doc.len())
+                    && doc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !ok {
+                    return Err(SmartIdError::InvalidRequest("document number"));
+                }
+                Ok(format!("document/{doc}"))
+            }
+        }
+    }
+}
+
+/// One entry of `allowedInteractionsOrder`; the app uses the first it supports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Interaction {
+    /// Text (≤ 60 characters) and PIN on one screen.
+    DisplayTextAndPin(String),
+    /// Pick the verification code among three, then text (≤ 60) and PIN.
+    VerificationCodeChoice(String),
+    /// A confirmation screen (≤ 200 characters), then PIN.
+    ConfirmationMessage(String),
+    /// Confirmation text (≤ 200) with the code choice, then PIN.
+    ConfirmationMessageAndVerificationCodeChoice(String),
+}
+
+impl Interaction {
+    fn to_wire(&self) -> Result<wire::Interaction<'_>, SmartIdError> {
+        let (kind, text, long) = match self {
+            Interaction::DisplayTextAndPin(t) => ("displayTextAndPIN", t, false),
+            Interaction::VerificationCodeChoice(t) => ("verificationCodeChoice", t, false),
+            Interaction::ConfirmationMessage(t) => ("confirmationMessage", t, true),
+            Interaction::ConfirmationMessageAndVerificationCodeChoice(t) => {
+                ("confirmationMessageAndVerificationCodeChoice", t, true)
+            }
+        };
+        let max = if long { 200 } else { 60 };
+        let n = text.chars().count();
+        if n == 0 || n > max {
+            return Err(SmartIdError::InvalidRequest("display text length"));
+        }
+        Ok(wire::Interaction {
+            kind,
+            display_text_60: (!long).then_some(text.as_str()),
+            display_text_200: long.then_some(text.as_str()),
+        })
+    }
+}
+
+/// What the relying party asks: the hash to sign and how the app should ask the user.
+#[derive(Debug, Clone)]
+pub struct AuthenticationRequest {
+    pub hash: AuthHash,
+    /// Localized texts, in order of preference; at least one.
+    pub interactions: Vec<Interaction>,
+    /// 1–30 characters; forces a new session instead of the idempotent one.
+    pub nonce: Option<String>,
+}
+
+/// What the flow keeps between start and verification (serializable for the flow store).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingAuthentication {
+    pub session_id: String,
+    pub target: AuthTarget,
+    pub hash: AuthHash,
+    pub certificate_level: CertificateLevel,
+}
+
+/// The relying party as sent in every start request.
+pub struct RelyingParty<'a> {
+    pub uuid: &'a str,
+    pub name: &'a str,
+    pub certificate_level: CertificateLevel,
+}
+
+/// A kind of session start: its path below the base URL and its JSON body. v2 authentication
+/// implements it now; v3 device-link starts will be further implementations.
+pub trait SessionStart {
+    fn path(&self) -> Result<String, SmartIdError>;
+    fn body(&self, rp: &RelyingParty<'_>) -> Result<Vec<u8>, SmartIdError>;
+}
+
+struct V2Authentication<'a> {
+    target: &'a AuthTarget,
+    request: &'a AuthenticationRequest,
+}
+
+impl SessionStart for V2Authentication<'_> {
+    fn path(&self) -> Result<String, SmartIdError> {
+        Ok(format!("authentication/{}", self.target.path()?))
+    }
+
+    fn body(&self, rp: &RelyingParty<'_>) -> Result<Vec<u8>, SmartIdError> {
+        let r = self.request;
+        if r.interactions.is_empty() {
+            return Err(SmartIdError::InvalidRequest("no interaction"));
+        }
+        if let Some(n) = &r.nonce {
+            if !(1..=30).contains(&n.chars().count()) {
+                return Err(SmartIdError::InvalidRequest("nonce length"));
+            }
+        }
+        let body = wire::AuthenticationRequest {
+            relying_party_uuid: rp.uuid,
+            relying_party_name: rp.name,
+            certificate_level: rp.certificate_level.as_str(),
+            hash: r.hash.to_base64(),
+            hash_type: r.hash.hash_type().as_str(),
+            allowed_interactions_order: r
+                .interactions
+                .iter()
+                .map(Interaction::to_wire)
+                .collect::<Result<_, _>>()?,
+            nonce: r.nonce.as_deref(),
+        };
+        serde_json::to_vec(&body).map_err(|_| SmartIdError::InvalidRequest("encoding"))
+    }
+}
+
+/// A session's state as read by a status request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStatus {
+    Running,
+    Complete(CompletedSession),
+}
+
+/// The RP API v2 client; cheap to clone, build once from settings.
+#[derive(Clone)]
+pub struct SmartIdClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: SmartIdSettings,
+    connector: SslConnector,
+    host: String,
+    port: u16,
+}
+
+impl fmt::Debug for SmartIdClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmartIdClient")
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+impl SmartIdClient {
+    pub fn new(settings: SmartIdSettings) -> Result<Self, ClientBuildError> {
+        let url = &settings.base_url;
+        if url.scheme() != "https" {
+            return Err(ClientBuildError::BaseUrl("must be https"));
+        }
+        if !url.path().ends_with('/') || url.query().is_some() {
+            return Err(ClientBuildError::BaseUrl("must end in / and have no query"));
+        }
+        let host = url
+            .host_str()
+            .ok_or(ClientBuildError::BaseUrl("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        if !is_uuid(&settings.relying_party_uuid) {
+            return Err(ClientBuildError::Uuid);
+        }
+        if !(1..=32).contains(&settings.relying_party_name.len()) {
+            return Err(ClientBuildError::Name);
+        }
+        let connector = tls::connector(&settings.tls)?;
+        Ok(SmartIdClient {
+            inner: Arc::new(Inner {
+                settings,
+                connector,
+                host,
+                port,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &SmartIdSettings {
+        &self.inner.settings
+    }
+
+    /// A fresh hash of the configured type for a new authentication.
+    pub fn new_hash(&self) -> Result<AuthHash, openssl::error::ErrorStack> {
+        AuthHash::generate(self.inner.settings.hash_type)
+    }
+
+    /// Starts a v2 authentication session; keep the returned pending state for verification.
+    pub async fn start_authentication(
+        &self,
+        target: &AuthTarget,
+        request: &AuthenticationRequest,
+    ) -> Result<PendingAuthentication, SmartIdError> {
+        let session_id = self.start(&V2Authentication { target, request }).await?;
+        Ok(PendingAuthentication {
+            session_id,
+            target: target.clone(),
+            hash: request.hash.clone(),
+            certificate_level: self.inner.settings.certificate_level,
+        })
+    }
+
+    /// Starts any kind of session; returns its `sessionID`.
+    pub async fn start(&self, kind: &(dyn SessionStart + Sync)) -> Result<String, SmartIdError> {
+        let s = &self.inner.settings;
+        let rp = RelyingParty {
+            uuid: &s.relying_party_uuid,
+            name: &s.relying_party_name,
+            certificate_level: s.certificate_level,
+        };
+        let body = kind.body(&rp)?;
+        let path = format!("{}{}", s.base_url.path(), kind.path()?);
+        let (status, bytes) = self
+            .exchange(Method::POST, &path, Some(body), s.request_timeout)
+            .await?;
+        check_status(status, SmartIdError::AccountNotFound)?;
+        let started: wire::SessionStarted = parse(&bytes)?;
+        match started.session_id {
+            Some(id) if is_uuid(&id) => Ok(id),
+            _ => Err(SmartIdError::BrokenResponse("no valid sessionID".into())),
+        }
+    }
+
+    /// One long poll: the server answers when the state changes or after `timeout_ms`
+    /// (clamped to the API's 1000..=120000). The read timeout is `timeout_ms` + 5 s.
+    pub async fn session_status(
+        &self,
+        session_id: &str,
+        timeout_ms: u32,
+    ) -> Result<SessionStatus, SmartIdError> {
+        if !is_uuid(session_id) {
+            return Err(SmartIdError::InvalidRequest("session id"));
+        }
+        let timeout_ms = timeout_ms.clamp(1000, 120_000);
+        let path = format!(
+            "{}session/{session_id}?timeoutMs={timeout_ms}",
+            self.inner.settings.base_url.path()
+        );
+        let wait = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(5);
+        let (status, bytes) = self.exchange(Method::GET, &path, None, wait).await?;
+        check_status(status, SmartIdError::SessionNotFound)?;
+        let dto: wire::SessionStatus = parse(&bytes)?;
+        match dto.state.as_deref() {
+            Some("RUNNING") => Ok(SessionStatus::Running),
+            Some("COMPLETE") => Ok(SessionStatus::Complete(completed(dto)?)),
+            _ => Err(SmartIdError::BrokenResponse("unknown state".into())),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, Bytes), SmartIdError> {
+        let inner = &self.inner;
+        let work = async {
+            let stream = tls::connect(
+                &inner.connector,
+                &inner.host,
+                inner.port,
+                inner.settings.connect_timeout,
+            )
+            .await?;
+            let transport = |e: hyper::Error| SmartIdError::Transport(e.to_string());
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(transport)?;
+            tokio::spawn(async move {
+                // Ends when the response is read and the sender dropped; errors surface there.
+                let _ = conn.await;
+            });
+            let host = match inner.settings.base_url.port() {
+                Some(p) => format!("{}:{p}", inner.host),
+                None => inner.host.clone(),
+            };
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path_and_query)
+                .header(HOST, host)
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, concat!("auth-eid/", env!("CARGO_PKG_VERSION")))
+                .header(CONNECTION, "close");
+            if body.is_some() {
+                req = req.header(CONTENT_TYPE, "application/json; charset=UTF-8");
+            }
+            let req = req
+                .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                .map_err(|_| SmartIdError::InvalidRequest("request line"))?;
+            let resp = sender.send_request(req).await.map_err(transport)?;
+            let status = resp.status();
+            let bytes = Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| SmartIdError::Transport(e.to_string()))?
+                .to_bytes();
+            Ok((status, bytes))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| SmartIdError::Timeout)?
+    }
+}
+
+/// Maps HTTP status codes; `not_found` tells what a 404 means for this request.
+fn check_status(status: StatusCode, not_found: SmartIdError) -> Result<(), SmartIdError> {
+    Err(match status.as_u16() {
+        200 => return Ok(()),
+        400 => SmartIdError::BadRequest,
+        401 => SmartIdError::Unauthorized,
+        403 => SmartIdError::Forbidden,
+        404 => not_found,
+        471 => SmartIdError::NoSuitableAccount,
+        472 => SmartIdError::ViewApp,
+        480 => SmartIdError::ClientTooOld,
+        580 => SmartIdError::Maintenance,
+        s @ 500..=599 => SmartIdError::Server(s),
+        s => SmartIdError::UnexpectedStatus(s),
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, SmartIdError> {
+    // The serde message may quote input; keep only its position.
+    serde_json::from_slice(bytes).map_err(|e| {
+        SmartIdError::BrokenResponse(format!("JSON at line {} column {}", e.line(), e.column()))
+    })
+}
+
+fn completed(dto: wire::SessionStatus) -> Result<CompletedSession, SmartIdError> {
+    let result = dto
+        .result
+        .ok_or_else(|| SmartIdError::BrokenResponse("COMPLETE without result".into()))?;
+    let end = result
+        .end_result
+        .ok_or_else(|| SmartIdError::BrokenResponse("COMPLETE without endResult".into()))?;
+    let (signature_value, signature_algorithm) = dto
+        .signature
+        .map(|s| (s.value, s.algorithm))
+        .unwrap_or_default();
+    let (cert_value, cert_level) = dto
+        .cert
+        .map(|c| (c.value, c.certificate_level))
+        .unwrap_or_default();
+    Ok(CompletedSession {
+        end_result: EndResult::parse(&end),
+        document_number: result.document_number,
+        signature_value,
+        signature_algorithm,
+        cert_value,
+        cert_level,
+        interaction_flow_used: dto.interaction_flow_used,
+    })
+}
+
+/// 8-4-4-4-12 hexadecimal.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_map_to_typed_errors() {
+        let nf = || SmartIdError::AccountNotFound;
+        let code = |c| check_status(StatusCode::from_u16(c).unwrap(), nf()).unwrap_err();
+        assert!(check_status(StatusCode::OK, nf()).is_ok());
+        assert_eq!(code(400), SmartIdError::BadRequest);
+        assert_eq!(code(401), SmartIdError::Unauthorized);
+        assert_eq!(code(403), SmartIdError::Forbidden);
+        assert_eq!(code(404), SmartIdError::AccountNotFound);
+        assert_eq!(code(471), SmartIdError::NoSuitableAccount);
+        assert_eq!(code(472), SmartIdError::ViewApp);
+        assert_eq!(code(480), SmartIdError::ClientTooOld);
+        assert_eq!(code(580), SmartIdError::Maintenance);
+        assert_eq!(code(503), SmartIdError::Server(503));
+        assert_eq!(code(302), SmartIdError::UnexpectedStatus(302));
+        // One user message for 404/471/472 (account enumeration).
+        let keys: Vec<_> = [404, 471, 472]
+            .map(|c| code(c).failure().message_key)
+            .to_vec();
+        assert!(keys.iter().all(|k| *k == "smart_id.no_account"));
+    }
+
+    #[test]
+    fn broken_json_is_a_typed_error() {
+        let e = parse::<wire::SessionStatus>(b"{\"state\": 12").err().unwrap();
+        assert!(matches!(e, SmartIdError::BrokenResponse(_)));
+        let dto: wire::SessionStatus =
+            parse(br#"{"state":"COMPLETE","result":{"x":1},"extra":{"deep":[1]}}"#).unwrap();
+        assert!(completed(dto).is_err());
+    }
+
+    #[test]
+    fn texts_and_uuids_are_checked() {
+        assert!(Interaction::DisplayTextAndPin("x".repeat(60)).to_wire().is_ok());
+        assert!(Interaction::DisplayTextAndPin("é".repeat(61)).to_wire().is_err());
+        assert!(Interaction::ConfirmationMessage("x".repeat(200)).to_wire().is_ok());
+        assert!(is_uuid("00000000-0000-4000-8000-000000000000"));
+        assert!(!is_uuid("00000000-0000-4000-8000-00000000000g"));
+        assert!(AuthTarget::Document("../x".into()).path().is_err());
+    }
+}
