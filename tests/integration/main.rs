@@ -6,5 +6,5 @@ mod contract;
 mod delivery;
 mod flow_pages;
 mod session_updates;
-mod store_conformance;
 mod smart_id;
+mod store_conformance;

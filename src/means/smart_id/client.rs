@@ -14,11 +14,16 @@ use hyper::header::{ACCEPT, CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use openssl::ssl::SslConnector;
-use serde::{Deserialize, Serialize};
 
+use super::errors::check_status;
+pub use super::errors::{ClientBuildError, SmartIdError};
 use super::hash::{AuthHash, HashType};
-use super::outcome::{CompletedSession, EndResult, Failure, FailureKind};
-use super::personal_code::PersonalCode;
+use super::outcome::{CompletedSession, EndResult};
+use super::session::V2Authentication;
+pub use super::session::{
+    AuthTarget, AuthenticationRequest, Interaction, PendingAuthentication, RelyingParty,
+    SessionStart, SessionStatus,
+};
 use super::tls::{self, TlsSettings};
 use super::verify::CertificateLevel;
 use super::wire;
@@ -70,232 +75,6 @@ impl SmartIdSettings {
             tls,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientBuildError {
-    #[error("smart_id base_url: {0}")]
-    BaseUrl(&'static str),
-    #[error("smart_id relying_party_uuid must be a UUID")]
-    Uuid,
-    #[error("smart_id relying_party_name must be 1 to 32 bytes")]
-    Name,
-    #[error("smart_id pins: {0}")]
-    Pin(String),
-    #[error("smart_id TLS: {0}")]
-    Tls(String),
-}
-
-/// Every way a call to the RP API can fail (v2 §2.1.1, §2.3.3).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SmartIdError {
-    #[error("invalid request: {0}")]
-    InvalidRequest(&'static str),
-    #[error("RP API refused the request as invalid (400)")]
-    BadRequest,
-    #[error("relying party not authorised (401): relyingPartyUUID or source IP")]
-    Unauthorized,
-    #[error("relying party lacks a permission (403), e.g. for ADVANCED accounts")]
-    Forbidden,
-    #[error("no such Smart-ID account (404)")]
-    AccountNotFound,
-    #[error("session unknown or expired (404)")]
-    SessionNotFound,
-    #[error("no account of the requested level (471)")]
-    NoSuitableAccount,
-    #[error("the user must look at the Smart-ID app or portal (472)")]
-    ViewApp,
-    #[error("this API version is no longer supported (480)")]
-    ClientTooOld,
-    #[error("Smart-ID is under maintenance (580)")]
-    Maintenance,
-    #[error("RP API server error (HTTP {0})")]
-    Server(u16),
-    #[error("unexpected HTTP status {0}")]
-    UnexpectedStatus(u16),
-    #[error("RP API did not answer in time")]
-    Timeout,
-    #[error("cannot connect to the RP API: {0}")]
-    Connect(String),
-    #[error("RP API TLS key is not pinned; connection refused before sending anything")]
-    PinMismatch,
-    #[error("TLS with the RP API failed: {0}")]
-    Tls(String),
-    #[error("connection to the RP API broke: {0}")]
-    Transport(String),
-    #[error("unreadable RP API response: {0}")]
-    BrokenResponse(String),
-}
-
-impl SmartIdError {
-    /// How the flow presents this error. 404, 471 and 472 share one message on purpose (SK asks
-    /// for it, against account enumeration; threat T33).
-    pub fn failure(&self) -> Failure {
-        use SmartIdError::*;
-        let (kind, retry, key) = match self {
-            AccountNotFound | NoSuitableAccount | ViewApp => {
-                (FailureKind::NoAccount, true, "smart_id.no_account")
-            }
-            SessionNotFound => (FailureKind::Failed, true, "smart_id.failed"),
-            Maintenance | Server(_) | Timeout | Connect(_) | Transport(_) | BrokenResponse(_)
-            | UnexpectedStatus(_) => (FailureKind::Unavailable, true, "smart_id.unavailable"),
-            InvalidRequest(_) | BadRequest | Unauthorized | Forbidden | ClientTooOld
-            | PinMismatch | Tls(_) => (FailureKind::Configuration, false, "smart_id.unavailable"),
-        };
-        Failure {
-            kind,
-            retry,
-            message_key: key,
-            detail: self.to_string(),
-        }
-    }
-}
-
-/// Whom to authenticate.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AuthTarget {
-    /// `etsi/PNO{CC}-{code}`: the usual first login.
-    Etsi(PersonalCode),
-    /// `document/{documentNumber}`: re-authentication on a known account.
-    Document(String),
-}
-
-impl fmt::Debug for AuthTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuthTarget::Etsi(c) => write!(f, "Etsi({c:?})"),
-            AuthTarget::Document(_) => f.write_str("Document(<hidden>)"),
-        }
-    }
-}
-
-impl AuthTarget {
-    fn path(&self) -> Result<String, SmartIdError> {
-        match self {
-            AuthTarget::Etsi(code) => Ok(format!("etsi/{}", code.semantics_id())),
-            AuthTarget::Document(doc) => {
-                let ok = (1..=64).contains(&doc.len())
-                    && doc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                if !ok {
-                    return Err(SmartIdError::InvalidRequest("document number"));
-                }
-                Ok(format!("document/{doc}"))
-            }
-        }
-    }
-}
-
-/// One entry of `allowedInteractionsOrder`; the app uses the first it supports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Interaction {
-    /// Text (≤ 60 characters) and PIN on one screen.
-    DisplayTextAndPin(String),
-    /// Pick the verification code among three, then text (≤ 60) and PIN.
-    VerificationCodeChoice(String),
-    /// A confirmation screen (≤ 200 characters), then PIN.
-    ConfirmationMessage(String),
-    /// Confirmation text (≤ 200) with the code choice, then PIN.
-    ConfirmationMessageAndVerificationCodeChoice(String),
-}
-
-impl Interaction {
-    fn to_wire(&self) -> Result<wire::Interaction<'_>, SmartIdError> {
-        let (kind, text, long) = match self {
-            Interaction::DisplayTextAndPin(t) => ("displayTextAndPIN", t, false),
-            Interaction::VerificationCodeChoice(t) => ("verificationCodeChoice", t, false),
-            Interaction::ConfirmationMessage(t) => ("confirmationMessage", t, true),
-            Interaction::ConfirmationMessageAndVerificationCodeChoice(t) => {
-                ("confirmationMessageAndVerificationCodeChoice", t, true)
-            }
-        };
-        let max = if long { 200 } else { 60 };
-        let n = text.chars().count();
-        if n == 0 || n > max {
-            return Err(SmartIdError::InvalidRequest("display text length"));
-        }
-        Ok(wire::Interaction {
-            kind,
-            display_text_60: (!long).then_some(text.as_str()),
-            display_text_200: long.then_some(text.as_str()),
-        })
-    }
-}
-
-/// What the relying party asks: the hash to sign and how the app should ask the user.
-#[derive(Debug, Clone)]
-pub struct AuthenticationRequest {
-    pub hash: AuthHash,
-    /// Localized texts, in order of preference; at least one.
-    pub interactions: Vec<Interaction>,
-    /// 1–30 characters; forces a new session instead of the idempotent one.
-    pub nonce: Option<String>,
-}
-
-/// What the flow keeps between start and verification (serializable for the flow store).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PendingAuthentication {
-    pub session_id: String,
-    pub target: AuthTarget,
-    pub hash: AuthHash,
-    pub certificate_level: CertificateLevel,
-}
-
-/// The relying party as sent in every start request.
-pub struct RelyingParty<'a> {
-    pub uuid: &'a str,
-    pub name: &'a str,
-    pub certificate_level: CertificateLevel,
-}
-
-/// A kind of session start: its path below the base URL and its JSON body. v2 authentication
-/// implements it now; v3 device-link starts will be further implementations.
-pub trait SessionStart {
-    fn path(&self) -> Result<String, SmartIdError>;
-    fn body(&self, rp: &RelyingParty<'_>) -> Result<Vec<u8>, SmartIdError>;
-}
-
-struct V2Authentication<'a> {
-    target: &'a AuthTarget,
-    request: &'a AuthenticationRequest,
-}
-
-impl SessionStart for V2Authentication<'_> {
-    fn path(&self) -> Result<String, SmartIdError> {
-        Ok(format!("authentication/{}", self.target.path()?))
-    }
-
-    fn body(&self, rp: &RelyingParty<'_>) -> Result<Vec<u8>, SmartIdError> {
-        let r = self.request;
-        if r.interactions.is_empty() {
-            return Err(SmartIdError::InvalidRequest("no interaction"));
-        }
-        if let Some(n) = &r.nonce {
-            if !(1..=30).contains(&n.chars().count()) {
-                return Err(SmartIdError::InvalidRequest("nonce length"));
-            }
-        }
-        let body = wire::AuthenticationRequest {
-            relying_party_uuid: rp.uuid,
-            relying_party_name: rp.name,
-            certificate_level: rp.certificate_level.as_str(),
-            hash: r.hash.to_base64(),
-            hash_type: r.hash.hash_type().as_str(),
-            allowed_interactions_order: r
-                .interactions
-                .iter()
-                .map(Interaction::to_wire)
-                .collect::<Result<_, _>>()?,
-            nonce: r.nonce.as_deref(),
-        };
-        serde_json::to_vec(&body).map_err(|_| SmartIdError::InvalidRequest("encoding"))
-    }
-}
-
-/// A session's state as read by a status request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionStatus {
-    Running,
-    Complete(CompletedSession),
 }
 
 /// The RP API v2 client; cheap to clone, build once from settings.
@@ -479,23 +258,6 @@ impl SmartIdClient {
     }
 }
 
-/// Maps HTTP status codes; `not_found` tells what a 404 means for this request.
-fn check_status(status: StatusCode, not_found: SmartIdError) -> Result<(), SmartIdError> {
-    Err(match status.as_u16() {
-        200 => return Ok(()),
-        400 => SmartIdError::BadRequest,
-        401 => SmartIdError::Unauthorized,
-        403 => SmartIdError::Forbidden,
-        404 => not_found,
-        471 => SmartIdError::NoSuitableAccount,
-        472 => SmartIdError::ViewApp,
-        480 => SmartIdError::ClientTooOld,
-        580 => SmartIdError::Maintenance,
-        s @ 500..=599 => SmartIdError::Server(s),
-        s => SmartIdError::UnexpectedStatus(s),
-    })
-}
-
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, SmartIdError> {
     // The serde message may quote input; keep only its position.
     serde_json::from_slice(bytes).map_err(|e| {
@@ -544,43 +306,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_codes_map_to_typed_errors() {
-        let nf = || SmartIdError::AccountNotFound;
-        let code = |c| check_status(StatusCode::from_u16(c).unwrap(), nf()).unwrap_err();
-        assert!(check_status(StatusCode::OK, nf()).is_ok());
-        assert_eq!(code(400), SmartIdError::BadRequest);
-        assert_eq!(code(401), SmartIdError::Unauthorized);
-        assert_eq!(code(403), SmartIdError::Forbidden);
-        assert_eq!(code(404), SmartIdError::AccountNotFound);
-        assert_eq!(code(471), SmartIdError::NoSuitableAccount);
-        assert_eq!(code(472), SmartIdError::ViewApp);
-        assert_eq!(code(480), SmartIdError::ClientTooOld);
-        assert_eq!(code(580), SmartIdError::Maintenance);
-        assert_eq!(code(503), SmartIdError::Server(503));
-        assert_eq!(code(302), SmartIdError::UnexpectedStatus(302));
-        // One user message for 404/471/472 (account enumeration).
-        let keys: Vec<_> = [404, 471, 472]
-            .map(|c| code(c).failure().message_key)
-            .to_vec();
-        assert!(keys.iter().all(|k| *k == "smart_id.no_account"));
+    fn uuids() {
+        assert!(is_uuid("00000000-0000-4000-8000-000000000000"));
+        assert!(!is_uuid("00000000-0000-4000-8000-00000000000g"));
     }
 
     #[test]
     fn broken_json_is_a_typed_error() {
-        let e = parse::<wire::SessionStatus>(b"{\"state\": 12").err().unwrap();
+        let e = parse::<wire::SessionStatus>(b"{\"state\": 12")
+            .err()
+            .unwrap();
         assert!(matches!(e, SmartIdError::BrokenResponse(_)));
         let dto: wire::SessionStatus =
             parse(br#"{"state":"COMPLETE","result":{"x":1},"extra":{"deep":[1]}}"#).unwrap();
         assert!(completed(dto).is_err());
-    }
-
-    #[test]
-    fn texts_and_uuids_are_checked() {
-        assert!(Interaction::DisplayTextAndPin("x".repeat(60)).to_wire().is_ok());
-        assert!(Interaction::DisplayTextAndPin("é".repeat(61)).to_wire().is_err());
-        assert!(Interaction::ConfirmationMessage("x".repeat(200)).to_wire().is_ok());
-        assert!(is_uuid("00000000-0000-4000-8000-000000000000"));
-        assert!(!is_uuid("00000000-0000-4000-8000-00000000000g"));
-        assert!(AuthTarget::Document("../x".into()).path().is_err());
     }
 }

@@ -211,7 +211,10 @@ mod tests {
 
     #[test]
     fn wire_names() {
-        assert_eq!(serde_json::to_string(&HashType::Sha384).unwrap(), "\"SHA384\"");
+        assert_eq!(
+            serde_json::to_string(&HashType::Sha384).unwrap(),
+            "\"SHA384\""
+        );
         assert_eq!(HashType::parse("SHA512"), Some(HashType::Sha512));
         assert_eq!(HashType::parse("sha512"), None);
     }

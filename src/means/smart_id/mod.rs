@@ -11,9 +11,11 @@
 //! The facts behind every rule are in `docs/smart-id.md`.
 
 pub mod client;
+pub mod errors;
 pub mod hash;
 pub mod outcome;
 pub mod personal_code;
+pub mod session;
 pub mod tls;
 pub mod vc;
 pub mod verify;

@@ -67,7 +67,12 @@ pub struct PersonalCode {
 /// Personal data: Debug shows the country and a masked code.
 impl fmt::Debug for PersonalCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PersonalCode({}-{}…)", self.country.as_str(), &self.code[..2])
+        write!(
+            f,
+            "PersonalCode({}-{}…)",
+            self.country.as_str(),
+            &self.code[..2]
+        )
     }
 }
 
@@ -313,7 +318,12 @@ mod tests {
         assert_eq!(dob("PNOLV-329999-99901"), None);
         assert_eq!(dob("PNOBE-00010299944").as_deref(), Some("2000-01-02"));
         assert_eq!(dob("PNOBE-99010199987").as_deref(), Some("1999-01-01"));
-        assert_eq!(BirthDate::new(2000, 2, 29).map(|d| d.to_string()).as_deref(), Some("2000-02-29"));
+        assert_eq!(
+            BirthDate::new(2000, 2, 29)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2000-02-29")
+        );
         assert_eq!(BirthDate::new(1900, 2, 29), None);
     }
 

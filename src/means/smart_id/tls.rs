@@ -142,7 +142,9 @@ pub(super) async fn connect(
         let mut stream = SslStream::new(ssl, tcp).map_err(|e| SmartIdError::Tls(e.to_string()))?;
         match std::pin::Pin::new(&mut stream).connect().await {
             Ok(()) => Ok(stream),
-            Err(_) if stream.ssl().verify_result() == X509VerifyResult::APPLICATION_VERIFICATION => {
+            Err(_)
+                if stream.ssl().verify_result() == X509VerifyResult::APPLICATION_VERIFICATION =>
+            {
                 Err(SmartIdError::PinMismatch)
             }
             Err(e) => {

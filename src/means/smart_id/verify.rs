@@ -17,7 +17,6 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::client::{AuthTarget, PendingAuthentication};
 use super::outcome::{CompletedSession, EndResult, Failure, FailureKind};
-use super::personal_code::{Checks, PersonalCode};
 
 /// Smart-ID account level; `Advanced` < `Qualified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -56,9 +55,6 @@ impl CertificateLevel {
 
 /// Smart-ID authentication EKU (certificates from April 2025).
 pub const EKU_SMART_ID_AUTH: &str = "1.3.6.1.4.1.62306.5.7.0";
-/// `dateOfBirth` in subjectDirectoryAttributes, DER of OID 1.3.6.1.5.5.7.9.1.
-const OID_DATE_OF_BIRTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x09, 0x01];
-const OID_SUBJECT_DIRECTORY_ATTRIBUTES: &str = "2.5.29.9";
 const MAX_RSA_BITS: u32 = 8192;
 const MIN_RSA_BITS: u32 = 2048;
 
@@ -188,7 +184,11 @@ fn verify_ok(
     if algorithm != hash.hash_type().signature_algorithm() {
         return Err(VerifyError::Algorithm(algorithm.chars().take(40).collect()));
     }
-    verify_signature(&cert_der, &hash.hash_type().digest_info(hash.digest()), &sig)?;
+    verify_signature(
+        &cert_der,
+        &hash.hash_type().digest_info(hash.digest()),
+        &sig,
+    )?;
 
     let (rest, cert) =
         X509Certificate::from_der(&cert_der).map_err(|_| VerifyError::Certificate)?;
@@ -199,7 +199,8 @@ fn verify_ok(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let at = x509_parser::time::ASN1Time::from_timestamp(secs).map_err(|_| VerifyError::NotValidNow)?;
+    let at =
+        x509_parser::time::ASN1Time::from_timestamp(secs).map_err(|_| VerifyError::NotValidNow)?;
     if !cert.validity().is_valid_at(at) {
         return Err(VerifyError::NotValidNow);
     }
@@ -283,7 +284,11 @@ fn check_policies(cert: &X509Certificate<'_>, level: CertificateLevel) -> Result
         })
         .flat_map(|p| p.iter().map(|i| i.policy_id.to_id_string()))
         .collect();
-    if level.policy_oids().iter().all(|o| present.iter().any(|p| p == o)) {
+    if level
+        .policy_oids()
+        .iter()
+        .all(|o| present.iter().any(|p| p == o))
+    {
         Ok(())
     } else {
         Err(VerifyError::Policies)
@@ -306,7 +311,11 @@ fn check_purpose(cert: &X509Certificate<'_>) -> Result<(), VerifyError> {
     if !ku.digital_signature() {
         return Err(VerifyError::Purpose);
     }
-    let current = eku.value.other.iter().any(|o| o.to_id_string() == EKU_SMART_ID_AUTH);
+    let current = eku
+        .value
+        .other
+        .iter()
+        .any(|o| o.to_id_string() == EKU_SMART_ID_AUTH);
     let legacy = eku.value.client_auth && ku.key_encipherment() && ku.data_encipherment();
     if current || legacy {
         Ok(())
@@ -315,100 +324,10 @@ fn check_purpose(cert: &X509Certificate<'_>) -> Result<(), VerifyError> {
     }
 }
 
-fn identity_fields(cert: &X509Certificate<'_>) -> Result<BTreeMap<String, String>, VerifyError> {
-    let subject = cert.subject();
-    let one = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
-        it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
-    };
-    let serial = one(&mut subject.iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER))
-        .ok_or(VerifyError::NoSerialNumber)?;
-    let (prefix, rest) = serial.split_once('-').ok_or(VerifyError::NoSerialNumber)?;
-    if prefix.len() != 5 || !["PNO", "IDC", "PAS"].contains(&&prefix[..3]) || rest.is_empty() {
-        return Err(VerifyError::NoSerialNumber);
-    }
-    let mut f = BTreeMap::new();
-    f.insert("national_identity_number".to_string(), serial.clone());
-    f.insert("personal_code".into(), rest.to_string());
-    f.insert("identifier_type".into(), prefix[..3].to_string());
-    f.insert("country".into(), prefix[3..].to_string());
-    let given = one(&mut subject.iter_by_oid(&x509_parser::oid_registry::OID_X509_GIVEN_NAME));
-    let surname = one(&mut subject.iter_by_oid(&x509_parser::oid_registry::OID_X509_SURNAME));
-    if let Some(g) = &given {
-        f.insert("given_name".into(), g.clone());
-    }
-    if let Some(s) = &surname {
-        f.insert("surname".into(), s.clone());
-    }
-    let full: Vec<&str> = [given.as_deref(), surname.as_deref()].into_iter().flatten().collect();
-    if !full.is_empty() {
-        f.insert("full_name".into(), full.join(" "));
-    }
-    // Date of birth: the certificate attribute first, else the code where the country allows.
-    let dob = date_of_birth_attribute(cert).or_else(|| {
-        PersonalCode::from_semantics_id(&serial, Checks::Strict)
-            .ok()
-            .and_then(|c| c.birth_date())
-            .map(|d| d.to_string())
-    });
-    if let Some(d) = dob {
-        f.insert("date_of_birth".into(), d);
-    }
-    Ok(f)
-}
+mod identity;
 
-/// `dateOfBirth` from subjectDirectoryAttributes: SEQUENCE OF { OID, SET { GeneralizedTime } }.
-fn date_of_birth_attribute(cert: &X509Certificate<'_>) -> Option<String> {
-    let ext = cert
-        .iter_extensions()
-        .find(|e| e.oid.to_id_string() == OID_SUBJECT_DIRECTORY_ATTRIBUTES)?;
-    let (tag, mut attrs, _) = der::tlv(ext.value)?;
-    if tag != 0x30 {
-        return None;
-    }
-    while let Some((0x30, attr, rest)) = der::tlv(attrs) {
-        attrs = rest;
-        let (0x06, oid, values) = der::tlv(attr)? else {
-            continue;
-        };
-        if oid != OID_DATE_OF_BIRTH {
-            continue;
-        }
-        let (0x31, set, _) = der::tlv(values)? else {
-            return None;
-        };
-        let (0x18, time, _) = der::tlv(set)? else {
-            return None;
-        };
-        let t = std::str::from_utf8(time).ok()?;
-        let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<u32>().ok();
-        let d = super::personal_code::BirthDate::new(num(0..4)?, num(4..6)?, num(6..8)?)?;
-        return Some(d.to_string());
-    }
-    None
-}
-
-/// The few DER reads x509-parser does not do for us.
-pub(crate) mod der {
-    /// One TLV with a one-byte tag: (tag, content, rest). `None` on any malformation.
-    pub fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let (&tag, rest) = input.split_first()?;
-        let (&first, rest) = rest.split_first()?;
-        let (len, rest) = if first < 0x80 {
-            (usize::from(first), rest)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 || rest.len() < n {
-                return None;
-            }
-            let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
-            (len, &rest[n..])
-        };
-        if rest.len() < len {
-            return None;
-        }
-        Some((tag, &rest[..len], &rest[len..]))
-    }
-}
+pub(crate) use identity::der;
+use identity::identity_fields;
 
 #[cfg(test)]
 mod tests;

@@ -61,14 +61,46 @@ const NAMED: &[(&str, Behaviour, &str)] = &[
     ("PNOLV-329999-99709", Behaviour::Ok, "MOCK-Q"),
     ("PNOLV-050405-10009", Behaviour::Ok, "DEMO-Q"),
     ("PNOLT-30303039914", Behaviour::Ok, "MOCK-Q"),
-    ("PNOEE-30403039917", Behaviour::End("USER_REFUSED"), "MOCK-Q"),
-    ("PNOBE-00010238349", Behaviour::End("USER_REFUSED"), "MOCK-Q"),
-    ("PNOEE-30403039928", Behaviour::End("USER_REFUSED_DISPLAYTEXTANDPIN"), "MOCK-Q"),
-    ("PNOBE-00010267350", Behaviour::End("USER_REFUSED_DISPLAYTEXTANDPIN"), "MOCK-Q"),
-    ("PNOEE-30403039939", Behaviour::End("USER_REFUSED_VC_CHOICE"), "MOCK-Q"),
-    ("PNOBE-00010266756", Behaviour::End("USER_REFUSED_VC_CHOICE"), "MOCK-Q"),
-    ("PNOEE-30403039946", Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE"), "MOCK-Q"),
-    ("PNOBE-00010232708", Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE"), "MOCK-Q"),
+    (
+        "PNOEE-30403039917",
+        Behaviour::End("USER_REFUSED"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOBE-00010238349",
+        Behaviour::End("USER_REFUSED"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOEE-30403039928",
+        Behaviour::End("USER_REFUSED_DISPLAYTEXTANDPIN"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOBE-00010267350",
+        Behaviour::End("USER_REFUSED_DISPLAYTEXTANDPIN"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOEE-30403039939",
+        Behaviour::End("USER_REFUSED_VC_CHOICE"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOBE-00010266756",
+        Behaviour::End("USER_REFUSED_VC_CHOICE"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOEE-30403039946",
+        Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOBE-00010232708",
+        Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE"),
+        "MOCK-Q",
+    ),
     (
         "PNOEE-30403039950",
         Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE_WITH_VC_CHOICE"),
@@ -79,7 +111,11 @@ const NAMED: &[(&str, Behaviour, &str)] = &[
         Behaviour::End("USER_REFUSED_CONFIRMATIONMESSAGE_WITH_VC_CHOICE"),
         "MOCK-Q",
     ),
-    ("PNOEE-30403039961", Behaviour::End("USER_REFUSED_CERT_CHOICE"), "MOCK-Q"),
+    (
+        "PNOEE-30403039961",
+        Behaviour::End("USER_REFUSED_CERT_CHOICE"),
+        "MOCK-Q",
+    ),
     ("PNOEE-30403039972", Behaviour::End("WRONG_VC"), "MOCK-Q"),
     ("PNOBE-00010216276", Behaviour::End("WRONG_VC"), "MOCK-Q"),
     ("PNOEE-30403039983", Behaviour::UserTimeout, "MOCK-Q"),
@@ -88,8 +124,16 @@ const NAMED: &[(&str, Behaviour, &str)] = &[
     ("PNOEE-10101010005", Behaviour::Http(471), "MOCK-Q"),
     ("PNOEE-10101010016", Behaviour::Http(472), "MOCK-Q"),
     ("PNOEE-10101010027", Behaviour::Http(404), "MOCK-Q"),
-    ("PNOEE-10101010038", Behaviour::End("DOCUMENT_UNUSABLE"), "MOCK-Q"),
-    ("PNOEE-10101010049", Behaviour::OnlyDisplayTextAndPin, "MOCK-Q"),
+    (
+        "PNOEE-10101010038",
+        Behaviour::End("DOCUMENT_UNUSABLE"),
+        "MOCK-Q",
+    ),
+    (
+        "PNOEE-10101010049",
+        Behaviour::OnlyDisplayTextAndPin,
+        "MOCK-Q",
+    ),
 ];
 
 /// The identity signing with the 6144-bit key.
@@ -175,7 +219,10 @@ mod tests {
 
     #[test]
     fn lookups() {
-        assert_eq!(by_identity("PNOEE-30403039917").unwrap().behaviour, Behaviour::End("USER_REFUSED"));
+        assert_eq!(
+            by_identity("PNOEE-30403039917").unwrap().behaviour,
+            Behaviour::End("USER_REFUSED")
+        );
         assert!(by_identity("PNOEE-40504040002").is_none());
         assert!(by_identity("PNOEE-38001085718").is_some());
         assert!(by_document("PNOEE-40504040001-DEM0-Q").is_some());

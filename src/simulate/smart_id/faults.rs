@@ -12,12 +12,16 @@ use serde::Deserialize;
 pub enum Fault {
     // HTTP level: the next request(s) to the RP API.
     /// Answer 500.
+    #[serde(rename = "http_500")]
     Http500,
     /// Answer 503.
+    #[serde(rename = "http_503")]
     Http503,
     /// Answer 480 (client too old).
+    #[serde(rename = "http_480")]
     Http480,
     /// Answer 580 (maintenance).
+    #[serde(rename = "http_580")]
     Http580,
     /// Close the connection without answering.
     DropConnection,

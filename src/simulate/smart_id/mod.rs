@@ -224,7 +224,10 @@ pub fn run(args: SimulateSmartIdArgs) -> ExitCode {
     opts.delay = Duration::from_millis(args.delay_ms);
     opts.user_timeout = Duration::from_millis(args.user_timeout_ms);
     opts.result_ttl = Duration::from_secs(args.result_ttl_s);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("auth-eid simulate smart-id: {e}");
@@ -242,7 +245,10 @@ pub fn run(args: SimulateSmartIdArgs) -> ExitCode {
         println!("Smart-ID RP API simulator on {}", sim.base_url());
         println!("TLS pin: {}", sim.tls_pin());
         println!("TLS CA:  {}", sim.pki().file("tls-ca.pem").display());
-        println!("Smart-ID trust anchor: {}", sim.pki().file("root.pem").display());
+        println!(
+            "Smart-ID trust anchor: {}",
+            sim.pki().file("root.pem").display()
+        );
         let _ = tokio::signal::ctrl_c().await;
         sim.shutdown().await;
         ExitCode::SUCCESS

@@ -236,7 +236,13 @@ fn make_ca(name: &str, curve: Nid, parent: Option<&Ca>) -> Result<Ca, ErrorStack
     b.set_not_before(&*Asn1Time::from_unix(now - 86400)?)?;
     b.set_not_after(&*Asn1Time::from_unix(now + 20 * 365 * 86400)?)?;
     b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
-    b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .build()?,
+    )?;
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
     b.append_extension(ski)?;
     let signer = parent.map(|p| &p.key).unwrap_or(&key);

@@ -81,8 +81,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn json_resp(status: u16, v: &Value) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert(CONTENT_TYPE, "application/json;charset=UTF-8".parse().expect("static"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/json;charset=UTF-8".parse().expect("static"),
+    );
     r
 }
 
@@ -308,9 +310,7 @@ fn control(state: &State, method: &Method, what: &str, body: &[u8]) -> Resp {
             }
         }
         (&Method::GET, "stats") => json_resp(200, &stats(state)),
-        (&Method::GET, "requests") => {
-            json_resp(200, &json!(state.recent_requests()))
-        }
+        (&Method::GET, "requests") => json_resp(200, &json!(state.recent_requests())),
         _ => error(404),
     }
 }

@@ -76,7 +76,9 @@ pub fn start_request(body: &[u8]) -> Result<StartRequest, u16> {
             return Err(400);
         }
     }
-    if v.get("capabilities").is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty())) {
+    if v.get("capabilities")
+        .is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty()))
+    {
         return Err(403);
     }
     // After the 400 checks: a well-formed request for a level the RP may not use.
@@ -126,13 +128,24 @@ mod tests {
         assert!(start_request(&body(|_| {})).is_ok());
         assert_eq!(start_request(b"{").unwrap_err(), 400);
         let cases: Vec<(Box<dyn FnOnce(&mut Value)>, u16)> = vec![
-            (Box::new(|v| v["relyingPartyUUID"] = json!("00000000-0000-4000-8000-00000000000f")), 401),
+            (
+                Box::new(|v| v["relyingPartyUUID"] = json!("00000000-0000-4000-8000-00000000000f")),
+                401,
+            ),
             (Box::new(|v| v["relyingPartyName"] = json!("OTHER")), 400),
             (Box::new(|v| v["hashType"] = json!("MD5")), 400),
             (Box::new(|v| v["hash"] = json!(B64.encode([1u8; 64]))), 400),
             (Box::new(|v| v["allowedInteractionsOrder"] = json!([])), 400),
-            (Box::new(|v| v["allowedInteractionsOrder"][0]["displayText60"] = json!("x".repeat(61))), 400),
-            (Box::new(|v| v["allowedInteractionsOrder"][0]["displayText200"] = json!("x")), 400),
+            (
+                Box::new(|v| {
+                    v["allowedInteractionsOrder"][0]["displayText60"] = json!("x".repeat(61))
+                }),
+                400,
+            ),
+            (
+                Box::new(|v| v["allowedInteractionsOrder"][0]["displayText200"] = json!("x")),
+                400,
+            ),
             (Box::new(|v| v["nonce"] = json!("")), 400),
             (Box::new(|v| v["certificateLevel"] = json!("ADVANCED")), 403),
             (Box::new(|v| v["certificateLevel"] = json!("LOW")), 400),

@@ -14,33 +14,55 @@ async fn start_errors_are_typed() {
     let c = client(&s);
     let start = |id: &'static str| {
         let c = c.clone();
-        async move { c.start_authentication(&target(id), &request(&c)).await.unwrap_err() }
+        async move {
+            c.start_authentication(&target(id), &request(&c))
+                .await
+                .unwrap_err()
+        }
     };
-    assert_eq!(start("PNOEE-10101010005").await, SmartIdError::NoSuitableAccount);
+    assert_eq!(
+        start("PNOEE-10101010005").await,
+        SmartIdError::NoSuitableAccount
+    );
     assert_eq!(start("PNOEE-10101010016").await, SmartIdError::ViewApp);
-    assert_eq!(start("PNOEE-10101010027").await, SmartIdError::AccountNotFound);
+    assert_eq!(
+        start("PNOEE-10101010027").await,
+        SmartIdError::AccountNotFound
+    );
     // An ADVANCED-only account asked for QUALIFIED: 471.
-    assert_eq!(start("PNOLT-40504049999").await, SmartIdError::NoSuitableAccount);
+    assert_eq!(
+        start("PNOLT-40504049999").await,
+        SmartIdError::NoSuitableAccount
+    );
     // Unknown person (check digit wrong, so no account): 404.
-    assert_eq!(start("PNOEE-40504040002").await, SmartIdError::AccountNotFound);
+    assert_eq!(
+        start("PNOEE-40504040002").await,
+        SmartIdError::AccountNotFound
+    );
 
     let mut bad = settings(&s);
     bad.relying_party_uuid = "11111111-2222-4333-8444-555555555555".into();
     let e = SmartIdClient::new(bad).unwrap();
-    let err = e.start_authentication(&target("PNOEE-40504040001"), &request(&e)).await;
+    let err = e
+        .start_authentication(&target("PNOEE-40504040001"), &request(&e))
+        .await;
     assert_eq!(err.unwrap_err(), SmartIdError::Unauthorized);
 
     let mut bad = settings(&s);
     bad.relying_party_name = "NOT REGISTERED".into();
     let e = SmartIdClient::new(bad).unwrap();
-    let err = e.start_authentication(&target("PNOEE-40504040001"), &request(&e)).await;
+    let err = e
+        .start_authentication(&target("PNOEE-40504040001"), &request(&e))
+        .await;
     assert_eq!(err.unwrap_err(), SmartIdError::BadRequest);
 
     // The DEMO relying party may not use ADVANCED accounts: 403.
     let mut adv = settings(&s);
     adv.certificate_level = CertificateLevel::Advanced;
     let e = SmartIdClient::new(adv.clone()).unwrap();
-    let err = e.start_authentication(&target("PNOLT-40504049999"), &request(&e)).await;
+    let err = e
+        .start_authentication(&target("PNOLT-40504049999"), &request(&e))
+        .await;
     assert_eq!(err.unwrap_err(), SmartIdError::Forbidden);
     // A relying party with the privilege gets the ADVANCED account, and it verifies.
     adv.relying_party_uuid = sim::ADVANCED_RP_UUID.into();
@@ -71,25 +93,42 @@ async fn http_faults_map_to_typed_errors() {
         ("slow_answer", SmartIdError::Timeout),
     ];
     for (fault, want) in cases {
-        s.add_fault(&json!({"fault": fault, "delay_ms": 3000})).unwrap();
-        let got = c.start_authentication(&target("PNOEE-40504040001"), &request(&c)).await;
+        s.add_fault(&json!({"fault": fault, "delay_ms": 3000}))
+            .unwrap();
+        let got = c
+            .start_authentication(&target("PNOEE-40504040001"), &request(&c))
+            .await;
         assert_eq!(got.unwrap_err(), want, "{fault}");
     }
     s.add_fault(&json!({"fault": "drop_connection"})).unwrap();
-    let got = c.start_authentication(&target("PNOEE-40504040001"), &request(&c)).await;
+    let got = c
+        .start_authentication(&target("PNOEE-40504040001"), &request(&c))
+        .await;
     assert!(matches!(got, Err(SmartIdError::Transport(_))), "{got:?}");
     s.add_fault(&json!({"fault": "broken_json"})).unwrap();
-    let got = c.start_authentication(&target("PNOEE-40504040001"), &request(&c)).await;
-    assert!(matches!(got, Err(SmartIdError::BrokenResponse(_))), "{got:?}");
+    let got = c
+        .start_authentication(&target("PNOEE-40504040001"), &request(&c))
+        .await;
+    assert!(
+        matches!(got, Err(SmartIdError::BrokenResponse(_))),
+        "{got:?}"
+    );
     // A fault on a status request: the poll fails, the next poll works.
     let p = c
         .start_authentication(&target("PNOEE-40504040001"), &request(&c))
         .await
         .unwrap();
     s.add_fault(&json!({"fault": "http_500"})).unwrap();
-    assert_eq!(c.session_status(&p.session_id, 1000).await, Err(SmartIdError::Server(500)));
+    assert_eq!(
+        c.session_status(&p.session_id, 1000).await,
+        Err(SmartIdError::Server(500))
+    );
     assert!(c.session_status(&p.session_id, 1000).await.is_ok());
-    for e in [SmartIdError::Server(500), SmartIdError::Timeout, SmartIdError::Maintenance] {
+    for e in [
+        SmartIdError::Server(500),
+        SmartIdError::Timeout,
+        SmartIdError::Maintenance,
+    ] {
         assert!(e.failure().retry);
     }
     s.shutdown().await;
@@ -113,14 +152,18 @@ async fn pin_mismatch_refuses_before_any_request() {
     let mut set = settings(&s);
     set.tls.ca_pem = None;
     let c = SmartIdClient::new(set).unwrap();
-    let err = c.start_authentication(&target("PNOEE-40504040001"), &request(&c)).await;
+    let err = c
+        .start_authentication(&target("PNOEE-40504040001"), &request(&c))
+        .await;
     assert!(matches!(err, Err(SmartIdError::Tls(_))), "{err:?}");
     assert_eq!(s.stats()["requests"], 0);
     // A second pin next to the right one (rotation): accepted.
     let mut set = settings(&s);
     set.tls.pins.insert(0, Pin([9; 32]));
     let c = SmartIdClient::new(set).unwrap();
-    assert!(run(&c, &target("PNOEE-40504040001"), &request(&c)).await.is_ok());
+    assert!(run(&c, &target("PNOEE-40504040001"), &request(&c))
+        .await
+        .is_ok());
     s.shutdown().await;
 }
 

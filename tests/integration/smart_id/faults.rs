@@ -27,7 +27,10 @@ async fn every_result_fault_is_rejected() {
         ),
         ("signing_certificate", VerifyError::Purpose),
         ("missing_certificate", VerifyError::Missing("cert.value")),
-        ("empty_document_number", VerifyError::Missing("documentNumber")),
+        (
+            "empty_document_number",
+            VerifyError::Missing("documentNumber"),
+        ),
         ("bad_base64", VerifyError::Base64("cert.value")),
         ("unknown_end_result", VerifyError::NotOk),
     ];
@@ -62,12 +65,16 @@ async fn per_identity_faults_and_a_different_stored_hash() {
     }
     assert!(login(&c, "PNOEE-61101012257").await.is_ok());
     // The signature must verify over the hash WE kept, not whatever the session says.
-    let (mut p, done) = run(&c, &target("PNOEE-61101012257"), &request(&c)).await.unwrap();
+    let (mut p, done) = run(&c, &target("PNOEE-61101012257"), &request(&c))
+        .await
+        .unwrap();
     p.hash = c.new_hash().unwrap();
     let got = conclude(&p, &done, SystemTime::now()).unwrap_err();
     assert_eq!(got, Rejected::Invalid(VerifyError::Signature));
     // Someone else's identity asked for, this one's certificate returned.
-    let (mut p, done) = run(&c, &target("PNOEE-61101012257"), &request(&c)).await.unwrap();
+    let (mut p, done) = run(&c, &target("PNOEE-61101012257"), &request(&c))
+        .await
+        .unwrap();
     p.target = target("PNOEE-50001029996");
     let got = conclude(&p, &done, SystemTime::now()).unwrap_err();
     assert_eq!(got, Rejected::Invalid(VerifyError::WrongPerson));

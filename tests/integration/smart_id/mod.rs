@@ -57,7 +57,9 @@ pub fn target(id: &str) -> AuthTarget {
 pub fn request(c: &SmartIdClient) -> AuthenticationRequest {
     AuthenticationRequest {
         hash: c.new_hash().unwrap(),
-        interactions: vec![Interaction::DisplayTextAndPin("Log in to ID Contact".into())],
+        interactions: vec![Interaction::DisplayTextAndPin(
+            "Log in to ID Contact".into(),
+        )],
         nonce: None,
     }
 }
@@ -78,7 +80,9 @@ pub async fn run(
 }
 
 pub async fn login(c: &SmartIdClient, id: &str) -> Result<VerifiedSmartId, Rejected> {
-    let (p, done) = run(c, &target(id), &request(c)).await.expect("session runs");
+    let (p, done) = run(c, &target(id), &request(c))
+        .await
+        .expect("session runs");
     conclude(&p, &done, SystemTime::now())
 }
 
@@ -92,7 +96,8 @@ pub fn chains(s: &Simulator, leaf_der: &[u8]) -> bool {
     chain.push(pki.issuing.cert.clone()).unwrap();
     let leaf = X509::from_der(leaf_der).unwrap();
     let mut ctx = X509StoreContext::new().unwrap();
-    ctx.init(&store, &leaf, &chain, |c| c.verify_cert()).unwrap()
+    ctx.init(&store, &leaf, &chain, |c| c.verify_cert())
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,21 +168,61 @@ async fn every_end_result_is_a_typed_failure() {
     let s = simulator(0).await;
     let c = client(&s);
     let cases = [
-        ("PNOEE-30403039917", EndResult::UserRefused, FailureKind::Cancelled),
-        ("PNOBE-00010238349", EndResult::UserRefused, FailureKind::Cancelled),
-        ("PNOEE-30403039928", EndResult::UserRefusedDisplayTextAndPin, FailureKind::Cancelled),
-        ("PNOEE-30403039939", EndResult::UserRefusedVcChoice, FailureKind::Cancelled),
-        ("PNOEE-30403039946", EndResult::UserRefusedConfirmationMessage, FailureKind::Cancelled),
+        (
+            "PNOEE-30403039917",
+            EndResult::UserRefused,
+            FailureKind::Cancelled,
+        ),
+        (
+            "PNOBE-00010238349",
+            EndResult::UserRefused,
+            FailureKind::Cancelled,
+        ),
+        (
+            "PNOEE-30403039928",
+            EndResult::UserRefusedDisplayTextAndPin,
+            FailureKind::Cancelled,
+        ),
+        (
+            "PNOEE-30403039939",
+            EndResult::UserRefusedVcChoice,
+            FailureKind::Cancelled,
+        ),
+        (
+            "PNOEE-30403039946",
+            EndResult::UserRefusedConfirmationMessage,
+            FailureKind::Cancelled,
+        ),
         (
             "PNOEE-30403039950",
             EndResult::UserRefusedConfirmationMessageWithVcChoice,
             FailureKind::Cancelled,
         ),
-        ("PNOEE-30403039961", EndResult::UserRefusedCertChoice, FailureKind::Cancelled),
-        ("PNOEE-30403039972", EndResult::WrongVc, FailureKind::WrongVc),
-        ("PNOBE-00010216276", EndResult::WrongVc, FailureKind::WrongVc),
-        ("PNOEE-30403039983", EndResult::Timeout, FailureKind::TimedOut),
-        ("PNOEE-10101010038", EndResult::DocumentUnusable, FailureKind::AccountProblem),
+        (
+            "PNOEE-30403039961",
+            EndResult::UserRefusedCertChoice,
+            FailureKind::Cancelled,
+        ),
+        (
+            "PNOEE-30403039972",
+            EndResult::WrongVc,
+            FailureKind::WrongVc,
+        ),
+        (
+            "PNOBE-00010216276",
+            EndResult::WrongVc,
+            FailureKind::WrongVc,
+        ),
+        (
+            "PNOEE-30403039983",
+            EndResult::Timeout,
+            FailureKind::TimedOut,
+        ),
+        (
+            "PNOEE-10101010038",
+            EndResult::DocumentUnusable,
+            FailureKind::AccountProblem,
+        ),
     ];
     for (id, end, kind) in cases {
         match login(&c, id).await {
@@ -192,11 +237,18 @@ async fn every_end_result_is_a_typed_failure() {
     let mut r = request(&c);
     r.interactions = vec![Interaction::ConfirmationMessage("Log in?".into())];
     let (p, done) = run(&c, &target("PNOEE-10101010049"), &r).await.unwrap();
-    assert_eq!(done.end_result, EndResult::RequiredInteractionNotSupportedByApp);
+    assert_eq!(
+        done.end_result,
+        EndResult::RequiredInteractionNotSupportedByApp
+    );
     assert!(conclude(&p, &done, SystemTime::now()).is_err());
-    r.interactions.push(Interaction::DisplayTextAndPin("Log in".into()));
+    r.interactions
+        .push(Interaction::DisplayTextAndPin("Log in".into()));
     let (p, done) = run(&c, &target("PNOEE-10101010049"), &r).await.unwrap();
-    assert_eq!(done.interaction_flow_used.as_deref(), Some("displayTextAndPIN"));
+    assert_eq!(
+        done.interaction_flow_used.as_deref(),
+        Some("displayTextAndPIN")
+    );
     assert!(conclude(&p, &done, SystemTime::now()).is_ok());
     s.shutdown().await;
 }
@@ -213,13 +265,20 @@ async fn long_poll_waits_then_completes_and_results_expire() {
         .await
         .unwrap();
     let t = Instant::now();
-    assert_eq!(c.session_status(&p.session_id, 1000).await.unwrap(), SessionStatus::Running);
+    assert_eq!(
+        c.session_status(&p.session_id, 1000).await.unwrap(),
+        SessionStatus::Running
+    );
     let waited = t.elapsed();
     assert!(waited >= Duration::from_millis(950), "{waited:?}");
     let t = Instant::now();
     let st = c.session_status(&p.session_id, 10_000).await.unwrap();
     assert!(matches!(st, SessionStatus::Complete(_)));
-    assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        t.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
         c.session_status(&p.session_id, 1000).await.unwrap_err(),
@@ -265,12 +324,19 @@ async fn two_hundred_parallel_sessions_all_complete() {
         .collect();
     let mut ok = 0;
     for (i, t) in tasks.into_iter().enumerate() {
-        let f = t.await.unwrap().unwrap_or_else(|e| panic!("session {i}: {e}"));
+        let f = t
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("session {i}: {e}"));
         assert_eq!(f["national_identity_number"], ids[i % ids.len()]);
         ok += 1;
     }
     assert_eq!(ok, 200);
     assert_eq!(s.stats()["sessions_created"], 200);
-    assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
     s.shutdown().await;
 }

@@ -6,7 +6,10 @@ use super::*;
 #[test]
 fn levels_order_and_policies() {
     assert!(CertificateLevel::Advanced < CertificateLevel::Qualified);
-    assert_eq!(CertificateLevel::parse("QUALIFIED"), Some(CertificateLevel::Qualified));
+    assert_eq!(
+        CertificateLevel::parse("QUALIFIED"),
+        Some(CertificateLevel::Qualified)
+    );
     assert_eq!(CertificateLevel::parse("QSCD"), None);
     assert_eq!(
         CertificateLevel::Qualified.policy_oids(),
@@ -16,7 +19,10 @@ fn levels_order_and_policies() {
 
 #[test]
 fn der_reader_refuses_malformed_input() {
-    assert_eq!(der::tlv(&[0x30, 0x01, 0xff]), Some((0x30, &[0xff][..], &[][..])));
+    assert_eq!(
+        der::tlv(&[0x30, 0x01, 0xff]),
+        Some((0x30, &[0xff][..], &[][..]))
+    );
     assert_eq!(der::tlv(&[0x30, 0x02, 0xff]), None);
     assert_eq!(der::tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
     assert_eq!(der::tlv(&[0x30, 0x80]), None);
