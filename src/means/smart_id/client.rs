@@ -226,9 +226,12 @@ impl SmartIdClient {
                 // Ends when the response is read and the sender dropped; errors surface there.
                 let _ = conn.await;
             });
-            let host = match inner.settings.base_url.port() {
-                Some(p) => format!("{}:{p}", inner.host),
-                None => inner.host.clone(),
+            // The URL's own host text keeps IPv6 brackets, as the Host header needs them.
+            let url = &inner.settings.base_url;
+            let host = match (url.host_str(), url.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                (None, _) => inner.host.clone(),
             };
             let mut req = Request::builder()
                 .method(method)

@@ -40,7 +40,7 @@ impl HashType {
     }
 
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             HashType::Sha256 => 32,
             HashType::Sha384 => 48,
@@ -123,7 +123,7 @@ impl AuthHash {
     /// A hash whose digest is given (tests, or a hash computed elsewhere). `None` if the length
     /// does not fit the type.
     pub fn from_digest(hash_type: HashType, digest: Vec<u8>) -> Option<Self> {
-        (digest.len() == hash_type.len()).then_some(AuthHash { hash_type, digest })
+        (digest.len() == hash_type.digest_len()).then_some(AuthHash { hash_type, digest })
     }
 
     pub fn hash_type(&self) -> HashType {
@@ -192,7 +192,7 @@ mod tests {
                 .unwrap();
             let digest = hash(ht.message_digest(), msg).unwrap();
             assert_eq!(&block[..n], ht.digest_info(&digest).as_slice(), "{ht:?}");
-            assert_eq!(ht.digest_info_prefix().len() + ht.len(), n);
+            assert_eq!(ht.digest_info_prefix().len() + ht.digest_len(), n);
         }
     }
 
@@ -201,7 +201,7 @@ mod tests {
         for ht in [HashType::Sha256, HashType::Sha384, HashType::Sha512] {
             let a = AuthHash::generate(ht).unwrap();
             let b = AuthHash::generate(ht).unwrap();
-            assert_eq!(a.digest().len(), ht.len());
+            assert_eq!(a.digest().len(), ht.digest_len());
             assert_ne!(a, b);
             let json = serde_json::to_string(&a).unwrap();
             assert_eq!(serde_json::from_str::<AuthHash>(&json).unwrap(), a);

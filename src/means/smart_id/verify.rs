@@ -326,7 +326,8 @@ fn check_purpose(cert: &X509Certificate<'_>) -> Result<(), VerifyError> {
 
 mod identity;
 
-pub(crate) use identity::der;
+#[cfg(test)]
+use identity::der;
 use identity::identity_fields;
 
 #[cfg(test)]

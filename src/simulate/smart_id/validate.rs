@@ -45,7 +45,7 @@ pub fn start_request(body: &[u8]) -> Result<StartRequest, u16> {
     let hash_type = s("hashType").and_then(HashType::parse).ok_or(400u16)?;
     let hash = s("hash")
         .and_then(|h| B64.decode(h).ok())
-        .filter(|h| h.len() == hash_type.len())
+        .filter(|h| h.len() == hash_type.digest_len())
         .ok_or(400u16)?;
     let list = v
         .get("allowedInteractionsOrder")
@@ -127,7 +127,8 @@ mod tests {
     fn answers_like_sk() {
         assert!(start_request(&body(|_| {})).is_ok());
         assert_eq!(start_request(b"{").unwrap_err(), 400);
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, u16)> = vec![
+        type Patch = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Patch, u16)> = vec![
             (
                 Box::new(|v| v["relyingPartyUUID"] = json!("00000000-0000-4000-8000-00000000000f")),
                 401,

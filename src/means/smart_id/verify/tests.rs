@@ -34,7 +34,7 @@ fn der_reader_refuses_malformed_input() {
 
 #[test]
 fn odd_responses_do_not_panic() {
-    use crate::means::smart_id::{AuthHash, Checks, HashType, PendingAuthentication};
+    use crate::means::smart_id::{AuthHash, Checks, HashType, PendingAuthentication, PersonalCode};
     let pending = PendingAuthentication {
         session_id: "00000000-0000-4000-8000-000000000000".into(),
         target: super::AuthTarget::Etsi(
