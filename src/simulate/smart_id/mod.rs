@@ -218,7 +218,23 @@ fn help_text() -> String {
     s
 }
 
-/// Runs the simulator until Ctrl-C.
+/// Ctrl-C or SIGTERM (how tests and process managers stop it).
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the simulator until Ctrl-C or SIGTERM.
 pub fn run(args: SimulateSmartIdArgs) -> ExitCode {
     let mut opts = SimulatorOptions::new(args.listen, args.state_dir);
     opts.delay = Duration::from_millis(args.delay_ms);
@@ -249,7 +265,7 @@ pub fn run(args: SimulateSmartIdArgs) -> ExitCode {
             "Smart-ID trust anchor: {}",
             sim.pki().file("root.pem").display()
         );
-        let _ = tokio::signal::ctrl_c().await;
+        wait_for_stop().await;
         sim.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -206,3 +206,49 @@ fn settings_are_checked_and_secrets_hidden() {
     long.relying_party_name = "x".repeat(33);
     assert!(SmartIdClient::new(long).is_err());
 }
+
+/// The command-line simulator: it prints its URL, pin and files, and a login against it works.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_serves_the_same_api() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    /// Stops the simulator even if an assertion fails first.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = super::state_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_auth-eid"))
+        .args([
+            "simulate",
+            "smart-id",
+            "--listen",
+            "127.0.0.1:0",
+            "--delay-ms",
+            "0",
+        ])
+        .arg("--state-dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Kill(child);
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let url = url.rsplit(' ').next().unwrap().to_string();
+    let pin = lines.next().unwrap().unwrap();
+    let pin = Pin::parse(pin.rsplit(' ').next().unwrap()).unwrap();
+    let ca = std::fs::read(dir.join("pki/tls-ca.pem")).unwrap();
+    let tls = TlsSettings {
+        pins: vec![pin],
+        ca_pem: Some(ca),
+    };
+    let set = SmartIdSettings::new(url.parse().unwrap(), sim::DEMO_RP_UUID, "demo", tls);
+    let c = SmartIdClient::new(set).unwrap();
+    let v = super::login(&c, "PNOBE-00010299944").await;
+    drop(child);
+    assert_eq!(v.unwrap().fields()["date_of_birth"], "2000-01-02");
+}

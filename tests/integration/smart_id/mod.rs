@@ -121,7 +121,7 @@ async fn ok_end_to_end_with_a_6144_bit_key() {
     assert_eq!(key.bits(), 6144);
     assert!(chains(&s, &v.cert_der));
     // The code on our page equals the one computed from the hash the service received (D.6 46).
-    let seen = reqwest_free_requests(&s).await;
+    let seen = last_verification_code(&s).await;
     assert_eq!(seen, r.hash.verification_code());
     // Re-authentication by document number works and is checked against that document.
     let doc = AuthTarget::Document(v.document_number.clone());
@@ -130,9 +130,9 @@ async fn ok_end_to_end_with_a_6144_bit_key() {
     s.shutdown().await;
 }
 
-/// The VC the simulator computed from the raw hash it received, read through its control API
-/// with our own client machinery would need another HTTP client; the in-process log is enough.
-async fn reqwest_free_requests(s: &Simulator) -> String {
+/// The verification code the simulator computed from the raw hash it received (its request log,
+/// as `GET /control/requests` shows it).
+async fn last_verification_code(s: &Simulator) -> String {
     s.recent_requests()
         .last()
         .and_then(|v| v["verificationCode"].as_str().map(str::to_string))
