@@ -26,7 +26,7 @@ pub use client::{
     SessionStart, SessionStatus, SmartIdClient, SmartIdError, SmartIdSettings,
 };
 pub use hash::{AuthHash, HashType};
-pub use outcome::{CompletedSession, EndResult, Failure};
+pub use outcome::{CompletedSession, EndResult, Failure, FailureKind};
 pub use personal_code::{BirthDate, Checks, Country, PersonalCode};
 pub use tls::{Pin, TlsSettings};
-pub use verify::{conclude, CertificateLevel, VerifiedSmartId, VerifyError};
+pub use verify::{conclude, CertificateLevel, Rejected, VerifiedSmartId, VerifyError};

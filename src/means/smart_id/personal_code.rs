@@ -71,7 +71,7 @@ impl fmt::Debug for PersonalCode {
             f,
             "PersonalCode({}-{}…)",
             self.country.as_str(),
-            &self.code[..2]
+            self.code.get(..2).unwrap_or("")
         )
     }
 }

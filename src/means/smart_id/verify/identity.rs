@@ -22,7 +22,11 @@ pub(super) fn identity_fields(
     let serial =
         one(&mut subject.iter_by_oid(&OID_X509_SERIALNUMBER)).ok_or(VerifyError::NoSerialNumber)?;
     let (prefix, rest) = serial.split_once('-').ok_or(VerifyError::NoSerialNumber)?;
-    if prefix.len() != 5 || !["PNO", "IDC", "PAS"].contains(&&prefix[..3]) || rest.is_empty() {
+    if prefix.len() != 5
+        || !prefix.bytes().all(|b| b.is_ascii_uppercase())
+        || !["PNO", "IDC", "PAS"].contains(&&prefix[..3])
+        || rest.is_empty()
+    {
         return Err(VerifyError::NoSerialNumber);
     }
     let mut f = BTreeMap::new();
