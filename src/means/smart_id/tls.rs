@@ -175,5 +175,28 @@ mod tests {
         assert!(Pin::parse("sha256/AAAA").is_err());
         assert!(Pin::parse("sha256/!!").is_err());
         assert!(connector(&TlsSettings::default()).is_err());
+        assert!(Pin::of_pem(b"not pem").is_err());
+    }
+
+    #[test]
+    fn a_certificate_pins_its_key() {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::nid::Nid;
+        use openssl::pkey::PKey;
+        let key = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_pubkey(&key).unwrap();
+        let t = openssl::asn1::Asn1Time::days_from_now(1).unwrap();
+        b.set_not_before(&t).unwrap();
+        b.set_not_after(&t).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let cert = b.build();
+        let pins = Pin::of_pem(&cert.to_pem().unwrap()).unwrap();
+        let spki = key.public_key_to_der().unwrap();
+        assert_eq!(pins, vec![Pin(openssl::sha::sha256(&spki))]);
     }
 }

@@ -58,6 +58,8 @@ pub enum Fault {
     UnknownEndResult,
     /// endResult DOCUMENT_UNUSABLE.
     DocumentUnusable,
+    /// A certificate whose serialNumber is a passport number (`PASEE-…`), not the PNO asked for.
+    PassportSerialNumber,
 }
 
 impl Fault {

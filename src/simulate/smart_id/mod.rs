@@ -211,7 +211,7 @@ fn help_text() -> String {
          wrong_signature truncated_signature untrusted_ca expired_certificate wrong_level \
          advanced_level other_person_certificate algorithm_mismatch signing_certificate \
          missing_certificate empty_document_number bad_base64 unknown_end_result \
-         document_unusable.\n\n\
+         document_unusable passport_serial_number.\n\n\
          Files in STATE_DIR/pki: root.pem issuing.pem (Smart-ID trust anchor and issuing CA), \
          tls-ca.pem (TLS anchor), tls-server.pem tls-server.key, tls-pin.txt (pin for the client).",
     );

@@ -47,8 +47,13 @@ pub fn complete(pki: &TestPki, o: &Outcome<'_>) -> Result<Value, PkiError> {
     } else {
         (a, key_for(pki, a)?)
     };
+    let serial = if o.fault == Some(Fault::PassportSerialNumber) {
+        "PASEE-K0000001"
+    } else {
+        &person.semantics_id
+    };
     let spec = LeafSpec {
-        semantics_id: &person.semantics_id,
+        semantics_id: serial,
         given_name: person.given_name,
         surname: person.surname,
         country: person.country(),

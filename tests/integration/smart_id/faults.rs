@@ -14,7 +14,7 @@ async fn every_result_fault_is_rejected() {
     let s = simulator(0).await;
     let c = client(&s);
     let id = "PNOEE-50001029996";
-    let cases: [(&str, VerifyError); 12] = [
+    let cases: [(&str, VerifyError); 13] = [
         ("wrong_signature", VerifyError::Signature),
         ("truncated_signature", VerifyError::Signature),
         ("expired_certificate", VerifyError::NotValidNow),
@@ -33,6 +33,8 @@ async fn every_result_fault_is_rejected() {
         ),
         ("bad_base64", VerifyError::Base64("cert.value")),
         ("unknown_end_result", VerifyError::NotOk),
+        // A passport-number serial: no crash, no date of birth guessed, and not the PNO asked for.
+        ("passport_serial_number", VerifyError::WrongPerson),
     ];
     for (fault, want) in cases {
         s.add_fault(&json!({"fault": fault})).unwrap();
