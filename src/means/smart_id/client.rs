@@ -224,7 +224,8 @@ impl SmartIdClient {
                 .map_err(transport)?;
             tokio::spawn(async move {
                 // Ends when the response is read and the sender dropped; errors surface there.
-                let _ = conn.await;
+                // Bounded too: a server that hangs after our timeout must not keep the socket.
+                let _ = tokio::time::timeout(timeout, conn).await;
             });
             // The URL's own host text keeps IPv6 brackets, as the Host header needs them.
             let url = &inner.settings.base_url;
