@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 pub use pki::TestPki;
 pub use validate::{ADVANCED_RP_NAME, ADVANCED_RP_UUID, DEMO_RP_NAME, DEMO_RP_UUID};
 
-use crate::means::smart_id::Pin;
+use crate::means::smart_id::{Pin, SmartIdSettings, TlsSettings};
 
 /// How the simulator runs.
 #[derive(Debug, Clone)]
@@ -91,6 +91,26 @@ impl Simulator {
     /// The TLS trust anchor for the client (also `pki/tls-ca.pem`).
     pub fn tls_ca_pem(&self) -> Vec<u8> {
         self.state.pki.tls_ca_pem.clone()
+    }
+
+    /// Client settings for this simulator: SK's DEMO relying party, the pin and TLS anchor.
+    pub fn client_settings(&self) -> SmartIdSettings {
+        let tls = TlsSettings {
+            pins: vec![self.tls_pin()],
+            ca_pem: Some(self.tls_ca_pem()),
+        };
+        // base_url() is built from a socket address: it always parses.
+        let url = url::Url::parse(&self.base_url()).expect("simulator URL");
+        SmartIdSettings::new(url, DEMO_RP_UUID, DEMO_RP_NAME, tls)
+    }
+
+    /// PEM of the Smart-ID trust anchor and issuing CA, for the `smart_id` pki profile.
+    pub fn trust_pem(&self) -> (Vec<u8>, Vec<u8>) {
+        let pki = &self.state.pki;
+        (
+            pki.root.cert.to_pem().unwrap_or_default(),
+            pki.issuing.cert.to_pem().unwrap_or_default(),
+        )
     }
 
     pub fn pki(&self) -> &TestPki {

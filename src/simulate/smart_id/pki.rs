@@ -101,10 +101,6 @@ impl TestPki {
         load(dir, &pki)
     }
 
-    pub fn root_pem(&self) -> Vec<u8> {
-        self.root.cert.to_pem().unwrap_or_default()
-    }
-
     /// The path of a file in the PKI directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join("pki").join(name)

@@ -34,16 +34,7 @@ pub async fn simulator(delay_ms: u64) -> Simulator {
 }
 
 pub fn settings(s: &Simulator) -> SmartIdSettings {
-    let tls = TlsSettings {
-        pins: vec![s.tls_pin()],
-        ca_pem: Some(s.tls_ca_pem()),
-    };
-    SmartIdSettings::new(
-        s.base_url().parse().unwrap(),
-        sim::DEMO_RP_UUID,
-        sim::DEMO_RP_NAME,
-        tls,
-    )
+    s.client_settings()
 }
 
 pub fn client(s: &Simulator) -> SmartIdClient {
@@ -88,12 +79,12 @@ pub async fn login(c: &SmartIdClient, id: &str) -> Result<VerifiedSmartId, Rejec
 
 /// What the lead's `pki` step will do: chain the leaf to the simulator's root.
 pub fn chains(s: &Simulator, leaf_der: &[u8]) -> bool {
-    let pki = s.pki();
+    let (root, issuing) = s.trust_pem();
     let mut store = X509StoreBuilder::new().unwrap();
-    store.add_cert(pki.root.cert.clone()).unwrap();
+    store.add_cert(X509::from_pem(&root).unwrap()).unwrap();
     let store = store.build();
     let mut chain = Stack::new().unwrap();
-    chain.push(pki.issuing.cert.clone()).unwrap();
+    chain.push(X509::from_pem(&issuing).unwrap()).unwrap();
     let leaf = X509::from_der(leaf_der).unwrap();
     let mut ctx = X509StoreContext::new().unwrap();
     ctx.init(&store, &leaf, &chain, |c| c.verify_cert())
