@@ -12,6 +12,7 @@ pub mod demo_keys;
 pub mod flow;
 pub mod ids;
 pub mod means;
+pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod token;

@@ -28,6 +28,17 @@ enum Command {
     },
     /// Run the server with the embedded demo configuration and a demo relying party.
     Demo(cli::DemoArgs),
+    /// Local stand-ins for outside services (tests, demos).
+    Simulate {
+        #[command(subcommand)]
+        what: SimulateWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateWhat {
+    /// A Smart-ID RP API v2 simulator over HTTPS with its own test PKI.
+    SmartId(auth_eid::simulate::smart_id::SimulateSmartIdArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +47,8 @@ fn main() -> ExitCode {
         Command::Serve { config } => cli::serve(config),
         Command::CheckConfig { config } => cli::check_config(config),
         Command::Demo(args) => cli::demo(args),
+        Command::Simulate { what } => match what {
+            SimulateWhat::SmartId(args) => auth_eid::simulate::smart_id::run(args),
+        },
     }
 }

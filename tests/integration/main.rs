@@ -8,4 +8,5 @@ mod delivery;
 mod flow_pages;
 mod logs;
 mod session_updates;
+mod smart_id;
 mod store_conformance;

@@ -1,0 +1,328 @@
+//! The RP API v2 client: start an authentication session, poll its status.
+//!
+//! One HTTPS connection per request (see `tls.rs` for why not reqwest): a handshake per start
+//! and per long poll costs little next to a poll of up to two minutes, and every connection is
+//! pinned afresh. New session kinds (API v3 device links) plug in through [`SessionStart`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use openssl::ssl::SslConnector;
+
+use super::errors::check_status;
+pub use super::errors::{ClientBuildError, SmartIdError};
+use super::hash::{AuthHash, HashType};
+use super::outcome::{CompletedSession, EndResult};
+use super::session::V2Authentication;
+pub use super::session::{
+    AuthTarget, AuthenticationRequest, Interaction, PendingAuthentication, RelyingParty,
+    SessionStart, SessionStatus,
+};
+use super::tls::{self, TlsSettings};
+use super::verify::CertificateLevel;
+use super::wire;
+
+/// Largest response body we read; an OK status with a 8192-bit certificate is a few KiB.
+const MAX_BODY: usize = 256 * 1024;
+
+/// Everything the client needs, from `[means.smart_id]`.
+#[derive(Clone)]
+pub struct SmartIdSettings {
+    /// e.g. `https://rp-api.smart-id.com/v2/`; must be https and end in `/`.
+    pub base_url: url::Url,
+    /// Issued by SK; with the source IP it authenticates us. Kept out of Debug and logs.
+    pub relying_party_uuid: String,
+    /// Shown in the app; at most 32 bytes of UTF-8.
+    pub relying_party_name: String,
+    pub certificate_level: CertificateLevel,
+    pub hash_type: HashType,
+    pub connect_timeout: Duration,
+    /// Bound for a start request.
+    pub request_timeout: Duration,
+    pub tls: TlsSettings,
+}
+
+impl fmt::Debug for SmartIdSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmartIdSettings")
+            .field("base_url", &self.base_url.as_str())
+            .field("relying_party_uuid", &"<hidden>")
+            .field("relying_party_name", &self.relying_party_name)
+            .field("certificate_level", &self.certificate_level)
+            .field("hash_type", &self.hash_type)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl SmartIdSettings {
+    /// Settings with the defaults: QUALIFIED, SHA512, 5 s connect, 15 s request.
+    pub fn new(base_url: url::Url, uuid: &str, name: &str, tls: TlsSettings) -> Self {
+        SmartIdSettings {
+            base_url,
+            relying_party_uuid: uuid.to_string(),
+            relying_party_name: name.to_string(),
+            certificate_level: CertificateLevel::Qualified,
+            hash_type: HashType::Sha512,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            tls,
+        }
+    }
+}
+
+/// The RP API v2 client; cheap to clone, build once from settings.
+#[derive(Clone)]
+pub struct SmartIdClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: SmartIdSettings,
+    connector: SslConnector,
+    host: String,
+    port: u16,
+}
+
+impl fmt::Debug for SmartIdClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmartIdClient")
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+impl SmartIdClient {
+    pub fn new(settings: SmartIdSettings) -> Result<Self, ClientBuildError> {
+        let url = &settings.base_url;
+        if url.scheme() != "https" {
+            return Err(ClientBuildError::BaseUrl("must be https"));
+        }
+        if !url.path().ends_with('/') || url.query().is_some() {
+            return Err(ClientBuildError::BaseUrl("must end in / and have no query"));
+        }
+        let host = url
+            .host_str()
+            .ok_or(ClientBuildError::BaseUrl("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        if !is_uuid(&settings.relying_party_uuid) {
+            return Err(ClientBuildError::Uuid);
+        }
+        if !(1..=32).contains(&settings.relying_party_name.len()) {
+            return Err(ClientBuildError::Name);
+        }
+        let connector = tls::connector(&settings.tls)?;
+        Ok(SmartIdClient {
+            inner: Arc::new(Inner {
+                settings,
+                connector,
+                host,
+                port,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &SmartIdSettings {
+        &self.inner.settings
+    }
+
+    /// A fresh hash of the configured type for a new authentication.
+    pub fn new_hash(&self) -> Result<AuthHash, openssl::error::ErrorStack> {
+        AuthHash::generate(self.inner.settings.hash_type)
+    }
+
+    /// Starts a v2 authentication session; keep the returned pending state for verification.
+    pub async fn start_authentication(
+        &self,
+        target: &AuthTarget,
+        request: &AuthenticationRequest,
+    ) -> Result<PendingAuthentication, SmartIdError> {
+        let session_id = self.start(&V2Authentication { target, request }).await?;
+        Ok(PendingAuthentication {
+            session_id,
+            target: target.clone(),
+            hash: request.hash.clone(),
+            certificate_level: self.inner.settings.certificate_level,
+        })
+    }
+
+    /// Starts any kind of session; returns its `sessionID`.
+    pub async fn start(&self, kind: &(dyn SessionStart + Sync)) -> Result<String, SmartIdError> {
+        let s = &self.inner.settings;
+        let rp = RelyingParty {
+            uuid: &s.relying_party_uuid,
+            name: &s.relying_party_name,
+            certificate_level: s.certificate_level,
+        };
+        let body = kind.body(&rp)?;
+        let path = format!("{}{}", s.base_url.path(), kind.path()?);
+        let (status, bytes) = self
+            .exchange(Method::POST, &path, Some(body), s.request_timeout)
+            .await?;
+        check_status(status, SmartIdError::AccountNotFound)?;
+        let started: wire::SessionStarted = parse(&bytes)?;
+        match started.session_id {
+            Some(id) if is_uuid(&id) => Ok(id),
+            _ => Err(SmartIdError::BrokenResponse("no valid sessionID".into())),
+        }
+    }
+
+    /// One long poll: the server answers when the state changes or after `timeout_ms`
+    /// (clamped to the API's 1000..=120000). The read timeout is `timeout_ms` + 5 s.
+    pub async fn session_status(
+        &self,
+        session_id: &str,
+        timeout_ms: u32,
+    ) -> Result<SessionStatus, SmartIdError> {
+        if !is_uuid(session_id) {
+            return Err(SmartIdError::InvalidRequest("session id"));
+        }
+        let timeout_ms = timeout_ms.clamp(1000, 120_000);
+        let path = format!(
+            "{}session/{session_id}?timeoutMs={timeout_ms}",
+            self.inner.settings.base_url.path()
+        );
+        let wait = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(5);
+        let (status, bytes) = self.exchange(Method::GET, &path, None, wait).await?;
+        check_status(status, SmartIdError::SessionNotFound)?;
+        let dto: wire::SessionStatus = parse(&bytes)?;
+        match dto.state.as_deref() {
+            Some("RUNNING") => Ok(SessionStatus::Running),
+            Some("COMPLETE") => Ok(SessionStatus::Complete(completed(dto)?)),
+            _ => Err(SmartIdError::BrokenResponse("unknown state".into())),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, Bytes), SmartIdError> {
+        let inner = &self.inner;
+        let work = async {
+            let stream = tls::connect(
+                &inner.connector,
+                &inner.host,
+                inner.port,
+                inner.settings.connect_timeout,
+            )
+            .await?;
+            let transport = |e: hyper::Error| SmartIdError::Transport(e.to_string());
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(transport)?;
+            tokio::spawn(async move {
+                // Ends when the response is read and the sender dropped; errors surface there.
+                // Bounded too: a server that hangs after our timeout must not keep the socket.
+                let _ = tokio::time::timeout(timeout, conn).await;
+            });
+            // The URL's own host text keeps IPv6 brackets, as the Host header needs them.
+            let url = &inner.settings.base_url;
+            let host = match (url.host_str(), url.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                (None, _) => inner.host.clone(),
+            };
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path_and_query)
+                .header(HOST, host)
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, concat!("auth-eid/", env!("CARGO_PKG_VERSION")))
+                .header(CONNECTION, "close");
+            if body.is_some() {
+                req = req.header(CONTENT_TYPE, "application/json; charset=UTF-8");
+            }
+            let req = req
+                .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                .map_err(|_| SmartIdError::InvalidRequest("request line"))?;
+            let resp = sender.send_request(req).await.map_err(transport)?;
+            let status = resp.status();
+            let bytes = Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| SmartIdError::Transport(e.to_string()))?
+                .to_bytes();
+            Ok((status, bytes))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| SmartIdError::Timeout)?
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, SmartIdError> {
+    // The serde message may quote input; keep only its position.
+    serde_json::from_slice(bytes).map_err(|e| {
+        SmartIdError::BrokenResponse(format!("JSON at line {} column {}", e.line(), e.column()))
+    })
+}
+
+fn completed(dto: wire::SessionStatus) -> Result<CompletedSession, SmartIdError> {
+    let result = dto
+        .result
+        .ok_or_else(|| SmartIdError::BrokenResponse("COMPLETE without result".into()))?;
+    let end = result
+        .end_result
+        .ok_or_else(|| SmartIdError::BrokenResponse("COMPLETE without endResult".into()))?;
+    let (signature_value, signature_algorithm) = dto
+        .signature
+        .map(|s| (s.value, s.algorithm))
+        .unwrap_or_default();
+    let (cert_value, cert_level) = dto
+        .cert
+        .map(|c| (c.value, c.certificate_level))
+        .unwrap_or_default();
+    Ok(CompletedSession {
+        end_result: EndResult::parse(&end),
+        document_number: result.document_number,
+        signature_value,
+        signature_algorithm,
+        cert_value,
+        cert_level,
+        interaction_flow_used: dto.interaction_flow_used,
+    })
+}
+
+/// 8-4-4-4-12 hexadecimal.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("00000000-0000-4000-8000-000000000000"));
+        assert!(!is_uuid("00000000-0000-4000-8000-00000000000g"));
+    }
+
+    #[test]
+    fn broken_json_is_a_typed_error() {
+        let e = parse::<wire::SessionStatus>(b"{\"state\": 12")
+            .err()
+            .unwrap();
+        assert!(matches!(e, SmartIdError::BrokenResponse(_)));
+        let dto: wire::SessionStatus =
+            parse(br#"{"state":"COMPLETE","result":{"x":1},"extra":{"deep":[1]}}"#).unwrap();
+        assert!(completed(dto).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! TLS to the RP API with public-key pinning, on OpenSSL (already linked; one TLS stack).
+//!
+//! Why not reqwest: its native-tls backend has no hook into certificate verification, so a pin
+//! could only be checked after a request was already sent, and that request carries the
+//! person's identity and the hash (threat T30). Here an OpenSSL verify callback rejects the
+//! leaf during the handshake unless its SubjectPublicKeyInfo hash is pinned, on top of the
+//! normal chain and host-name verification; no request byte leaves before that.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::{X509Ref, X509VerifyResult, X509};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+use super::client::{ClientBuildError, SmartIdError};
+
+/// SHA-256 of a DER SubjectPublicKeyInfo (the HPKP "pin-sha256" form).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Pin(pub [u8; 32]);
+
+impl Pin {
+    /// `sha256/<base64>` or bare `<base64>` of 32 bytes.
+    pub fn parse(raw: &str) -> Result<Self, ClientBuildError> {
+        let b64 = raw.trim().strip_prefix("sha256/").unwrap_or(raw.trim());
+        let bytes = B64
+            .decode(b64)
+            .map_err(|_| ClientBuildError::Pin("not Base64".into()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| ClientBuildError::Pin("not 32 bytes (SHA-256)".into()))?;
+        Ok(Pin(arr))
+    }
+
+    /// The pin of a certificate's public key.
+    pub fn of_certificate(cert: &X509Ref) -> Result<Self, openssl::error::ErrorStack> {
+        let spki = cert.public_key()?.public_key_to_der()?;
+        Ok(Pin(openssl::sha::sha256(&spki)))
+    }
+
+    /// The pins of every certificate in a PEM file (pinning a certificate pins its key).
+    pub fn of_pem(pem: &[u8]) -> Result<Vec<Self>, ClientBuildError> {
+        let certs =
+            X509::stack_from_pem(pem).map_err(|e| ClientBuildError::Pin(format!("PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(ClientBuildError::Pin("no certificate in PEM".into()));
+        }
+        certs
+            .iter()
+            .map(|c| Pin::of_certificate(c).map_err(|e| ClientBuildError::Pin(e.to_string())))
+            .collect()
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256/{}", B64.encode(self.0))
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What the connection to the RP API trusts.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSettings {
+    /// Allowed server keys; at least one. Pin the current and the next key (SK rotates yearly).
+    pub pins: Vec<Pin>,
+    /// PEM trust anchors for the server chain; `None` = the system store (SK's hosts use a
+    /// public CA). The simulator's `tls/ca.pem` goes here in tests.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// Builds the OpenSSL connector once; it is shared by every connection.
+pub(super) fn connector(settings: &TlsSettings) -> Result<SslConnector, ClientBuildError> {
+    if settings.pins.is_empty() {
+        return Err(ClientBuildError::Pin(
+            "pinning is mandatory: configure at least one pin".into(),
+        ));
+    }
+    let tls = |e: openssl::error::ErrorStack| ClientBuildError::Tls(e.to_string());
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(tls)?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(tls)?;
+    if let Some(pem) = &settings.ca_pem {
+        let mut store = X509StoreBuilder::new().map_err(tls)?;
+        let certs = X509::stack_from_pem(pem).map_err(tls)?;
+        if certs.is_empty() {
+            return Err(ClientBuildError::Tls("no certificate in the CA PEM".into()));
+        }
+        for c in certs {
+            store.add_cert(c).map_err(tls)?;
+        }
+        b.set_verify_cert_store(store.build()).map_err(tls)?;
+    }
+    let pins: Arc<[Pin]> = settings.pins.clone().into();
+    b.set_verify_callback(SslVerifyMode::PEER, move |preverified, ctx| {
+        if !preverified {
+            return false;
+        }
+        // Only the leaf (depth 0) is pinned; the callback also runs for each CA above it.
+        if ctx.error_depth() != 0 {
+            return true;
+        }
+        let pinned = ctx
+            .current_cert()
+            .and_then(|c| Pin::of_certificate(c).ok())
+            .is_some_and(|p| pins.contains(&p));
+        if !pinned {
+            ctx.set_error(X509VerifyResult::APPLICATION_VERIFICATION);
+        }
+        pinned
+    });
+    Ok(b.build())
+}
+
+/// TCP connect and TLS handshake, both within `timeout`. Host name verification and SNI use
+/// `host`.
+pub(super) async fn connect(
+    connector: &SslConnector,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<SslStream<TcpStream>, SmartIdError> {
+    let work = async {
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|e| SmartIdError::Connect(e.kind().to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let ssl = connector
+            .configure()
+            .and_then(|c| c.into_ssl(host))
+            .map_err(|e| SmartIdError::Tls(e.to_string()))?;
+        let mut stream = SslStream::new(ssl, tcp).map_err(|e| SmartIdError::Tls(e.to_string()))?;
+        match std::pin::Pin::new(&mut stream).connect().await {
+            Ok(()) => Ok(stream),
+            Err(_)
+                if stream.ssl().verify_result() == X509VerifyResult::APPLICATION_VERIFICATION =>
+            {
+                Err(SmartIdError::PinMismatch)
+            }
+            Err(e) => {
+                let v = stream.ssl().verify_result();
+                let why = if v == X509VerifyResult::OK {
+                    e.to_string()
+                } else {
+                    v.error_string().to_string()
+                };
+                Err(SmartIdError::Tls(why))
+            }
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| SmartIdError::Connect("timed out".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_parse_in_both_forms() {
+        let p = Pin([7; 32]);
+        assert_eq!(Pin::parse(&p.to_string()).unwrap(), p);
+        assert_eq!(Pin::parse(&B64.encode([7u8; 32])).unwrap(), p);
+        assert!(Pin::parse("sha256/AAAA").is_err());
+        assert!(Pin::parse("sha256/!!").is_err());
+        assert!(connector(&TlsSettings::default()).is_err());
+        assert!(Pin::of_pem(b"not pem").is_err());
+    }
+
+    #[test]
+    fn a_certificate_pins_its_key() {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::nid::Nid;
+        use openssl::pkey::PKey;
+        let key = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_pubkey(&key).unwrap();
+        let t = openssl::asn1::Asn1Time::days_from_now(1).unwrap();
+        b.set_not_before(&t).unwrap();
+        b.set_not_after(&t).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let cert = b.build();
+        let pins = Pin::of_pem(&cert.to_pem().unwrap()).unwrap();
+        let spki = key.public_key_to_der().unwrap();
+        assert_eq!(pins, vec![Pin(openssl::sha::sha256(&spki))]);
+    }
+}

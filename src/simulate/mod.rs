@@ -1,0 +1,3 @@
+//! Local stand-ins for outside services, for tests and `auth-eid demo`.
+
+pub mod smart_id;

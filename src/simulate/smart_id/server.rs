@@ -1,0 +1,340 @@
+//! The HTTPS server: RP API v2 under `/smart-id-rp/v2/`, the control API under `/control/`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::CONTENT_TYPE;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::accounts::{self, Account, Behaviour};
+use super::faults::{Fault, FaultRequest, Faults};
+use super::pki::TestPki;
+use super::results::{self, Outcome};
+use super::validate;
+use super::SimulatorOptions;
+use crate::means::smart_id::vc::verification_code;
+
+const API: &str = "/smart-id-rp/v2/";
+/// Same body within this window: same session (v2 §2.3.5).
+const IDEMPOTENCY: Duration = Duration::from_secs(15);
+
+/// Shared state of one simulator.
+pub struct State {
+    pub pki: TestPki,
+    pub opts: Mutex<SimulatorOptions>,
+    sessions: Mutex<HashMap<String, Session>>,
+    recent_starts: Mutex<HashMap<String, (String, Instant)>>,
+    faults: Mutex<Faults>,
+    log: Mutex<VecDeque<Value>>,
+    pub requests: AtomicU64,
+    pub sessions_created: AtomicU64,
+}
+
+struct Session {
+    complete_at: Instant,
+    result: Value,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+/// Dropping the connection is answered by returning this error to hyper.
+#[derive(Debug, thiserror::Error)]
+#[error("simulated dropped connection")]
+pub struct Dropped;
+
+impl State {
+    pub fn new(pki: TestPki, opts: SimulatorOptions) -> Self {
+        State {
+            pki,
+            opts: Mutex::new(opts),
+            sessions: Mutex::default(),
+            recent_starts: Mutex::default(),
+            faults: Mutex::default(),
+            log: Mutex::default(),
+            requests: AtomicU64::new(0),
+            sessions_created: AtomicU64::new(0),
+        }
+    }
+}
+
+impl State {
+    pub fn add_fault(&self, f: &FaultRequest) {
+        lock(&self.faults).add(f);
+    }
+
+    pub fn recent_requests(&self) -> Vec<Value> {
+        lock(&self.log).iter().cloned().collect()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave these maps inconsistent in a harmful way.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn json_resp(status: u16, v: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/json;charset=UTF-8".parse().expect("static"),
+    );
+    r
+}
+
+fn error(status: u16) -> Resp {
+    let message = match status {
+        400 => "Bad request",
+        401 => "Relying party account not authorised",
+        403 => "Forbidden",
+        404 => "Not found",
+        471 => "No suitable account of requested type found",
+        472 => "Person should view Smart-ID app or Smart-ID self-service portal now",
+        480 => "The client is too old and not supported any more",
+        580 => "System is under maintenance, retry again later",
+        _ => "Internal error",
+    };
+    json_resp(status, &json!({"code": status, "message": message}))
+}
+
+/// One request. Errors close the connection (the `drop_connection` fault).
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Dropped> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(error(400)),
+    };
+    if let Some(rest) = path.strip_prefix("/control/") {
+        return Ok(control(&state, &method, rest, &body));
+    }
+    let Some(rest) = path.strip_prefix(API) else {
+        return Ok(error(404));
+    };
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let fault = lock(&state.faults).next_http();
+    if let Some(f) = fault {
+        match f.fault {
+            Fault::Http500 => return Ok(error(500)),
+            Fault::Http503 => return Ok(error(503)),
+            Fault::Http480 => return Ok(error(480)),
+            Fault::Http580 => return Ok(error(580)),
+            Fault::DropConnection => return Err(Dropped),
+            Fault::BrokenJson => {
+                return Ok(Response::new(Full::new(Bytes::from_static(
+                    b"{\"sessionID\":\"0000",
+                ))))
+            }
+            Fault::SlowAnswer => tokio::time::sleep(Duration::from_millis(f.delay_ms)).await,
+            _ => {}
+        }
+    }
+    let resp = match (&method, rest.split_once('/')) {
+        (&Method::POST, Some(("authentication", target))) => start(&state, target, &body),
+        (&Method::GET, Some(("session", id))) => status(&state, id, &query).await,
+        _ => error(404),
+    };
+    Ok(resp)
+}
+
+fn start(state: &State, target: &str, body: &[u8]) -> Resp {
+    let account = match target.split_once('/') {
+        Some(("etsi", id)) => match validate::semantics_id(id) {
+            Err(code) => return error(code),
+            Ok(()) => accounts::by_identity(id),
+        },
+        Some(("document", doc)) => accounts::by_document(doc),
+        _ => return error(404),
+    };
+    let request = match validate::start_request(body) {
+        Ok(r) => r,
+        Err(code) => return error(code),
+    };
+    let Some(account) = account else {
+        return error(404);
+    };
+    if let Behaviour::Http(code) = account.behaviour {
+        return error(code);
+    }
+    if account.level < request.level {
+        return error(471);
+    }
+    // Idempotency: identical path and body within 15 s give the same session.
+    let key = format!("{target} {}", String::from_utf8_lossy(body));
+    let now = Instant::now();
+    {
+        let mut recent = lock(&state.recent_starts);
+        recent.retain(|_, (_, at)| now.duration_since(*at) < IDEMPOTENCY);
+        if let Some((id, _)) = recent.get(&key) {
+            return json_resp(200, &json!({"sessionID": id}));
+        }
+    }
+    let fault = lock(&state.faults).next_result(&account.semantics_id);
+    let (end, interaction) = decide(&account, &request.interactions);
+    let outcome = Outcome {
+        account: &account,
+        hash: &request.hash,
+        hash_type: request.hash_type,
+        end_result: end,
+        interaction_used: interaction,
+        fault,
+    };
+    let result = match results::complete(&state.pki, &outcome) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "simulator could not build a result");
+            return error(500);
+        }
+    };
+    let (delay, user_timeout) = {
+        let o = lock(&state.opts);
+        (o.delay, o.user_timeout)
+    };
+    let wait = if account.behaviour == Behaviour::UserTimeout {
+        user_timeout
+    } else {
+        delay
+    };
+    let id = new_uuid();
+    lock(&state.sessions).insert(
+        id.clone(),
+        Session {
+            complete_at: now + wait,
+            result,
+        },
+    );
+    lock(&state.recent_starts).insert(key, (id.clone(), now));
+    state.sessions_created.fetch_add(1, Ordering::Relaxed);
+    let mut log = lock(&state.log);
+    if log.len() >= 100 {
+        log.pop_front();
+    }
+    log.push_back(json!({
+        "target": target,
+        "sessionID": id,
+        "hashType": request.hash_type.as_str(),
+        "hash": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &request.hash),
+        "verificationCode": verification_code(&request.hash),
+        "certificateLevel": request.level.as_str(),
+    }));
+    json_resp(200, &json!({"sessionID": id}))
+}
+
+/// The endResult and interaction of a session, from the account and the allowed list.
+fn decide(account: &Account, interactions: &[String]) -> (&'static str, &'static str) {
+    let first = match interactions.first().map(String::as_str) {
+        Some("verificationCodeChoice") => "verificationCodeChoice",
+        Some("confirmationMessage") => "confirmationMessage",
+        Some("confirmationMessageAndVerificationCodeChoice") => {
+            "confirmationMessageAndVerificationCodeChoice"
+        }
+        _ => "displayTextAndPIN",
+    };
+    match &account.behaviour {
+        Behaviour::End(r) => (r, first),
+        Behaviour::UserTimeout => ("TIMEOUT", first),
+        Behaviour::OnlyDisplayTextAndPin => {
+            if interactions.iter().any(|i| i == "displayTextAndPIN") {
+                ("OK", "displayTextAndPIN")
+            } else {
+                ("REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP", first)
+            }
+        }
+        Behaviour::Ok | Behaviour::Http(_) => ("OK", first),
+    }
+}
+
+async fn status(state: &State, id: &str, query: &str) -> Resp {
+    let timeout_ms = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("timeoutMs="))
+        .map(|v| v.parse::<u64>().map_err(|_| ()))
+        .unwrap_or(Ok(60_500));
+    let Ok(timeout_ms) = timeout_ms else {
+        return error(400);
+    };
+    let timeout = Duration::from_millis(timeout_ms.clamp(1000, 120_000));
+    let ttl = lock(&state.opts).result_ttl;
+    let now = Instant::now();
+    let complete_at = {
+        let mut sessions = lock(&state.sessions);
+        sessions.retain(|_, s| now < s.complete_at + ttl);
+        match sessions.get(id) {
+            Some(s) => s.complete_at,
+            None => return error(404),
+        }
+    };
+    if now < complete_at {
+        tokio::time::sleep_until(complete_at.min(now + timeout)).await;
+    }
+    if Instant::now() < complete_at {
+        return json_resp(
+            200,
+            &json!({"state": "RUNNING", "result": {}, "simulatorNote": "still waiting"}),
+        );
+    }
+    match lock(&state.sessions).get(id) {
+        Some(s) => json_resp(200, &s.result),
+        None => error(404),
+    }
+}
+
+fn control(state: &State, method: &Method, what: &str, body: &[u8]) -> Resp {
+    match (method, what) {
+        (&Method::POST, "fault") => match serde_json::from_slice::<FaultRequest>(body) {
+            Ok(f) => {
+                lock(&state.faults).add(&f);
+                json_resp(200, &json!({"ok": true}))
+            }
+            Err(e) => json_resp(400, &json!({"error": e.to_string()})),
+        },
+        (&Method::POST, "reset") => {
+            *lock(&state.faults) = Faults::default();
+            json_resp(200, &json!({"ok": true}))
+        }
+        (&Method::POST, "delay") => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            match v.get("delay_ms").and_then(Value::as_u64) {
+                Some(ms) => {
+                    lock(&state.opts).delay = Duration::from_millis(ms);
+                    json_resp(200, &json!({"ok": true}))
+                }
+                None => json_resp(400, &json!({"error": "delay_ms expected"})),
+            }
+        }
+        (&Method::GET, "stats") => json_resp(200, &stats(state)),
+        (&Method::GET, "requests") => json_resp(200, &json!(state.recent_requests())),
+        _ => error(404),
+    }
+}
+
+pub fn stats(state: &State) -> Value {
+    json!({
+        "requests": state.requests.load(Ordering::Relaxed),
+        "sessions_created": state.sessions_created.load(Ordering::Relaxed),
+    })
+}
+
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    // The CSPRNG failing leaves zeros: still a well-formed id, and only a simulator.
+    let _ = openssl::rand::rand_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
