@@ -28,6 +28,19 @@ enum Command {
     },
     /// Run the server with the embedded demo configuration and a demo relying party.
     Demo(cli::DemoArgs),
+    /// The citizen's local card agent (loopback only, allow-listed web origins).
+    Connector(auth_eid::connector::ConnectorArgs),
+    /// Simulators for tests and demos.
+    Simulate {
+        #[command(subcommand)]
+        what: SimulateWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateWhat {
+    /// A virtual Belgian eID card plugged into pcscd through the vpcd driver.
+    Card(auth_eid::simulate::card::SimulateCardArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +49,9 @@ fn main() -> ExitCode {
         Command::Serve { config } => cli::serve(config),
         Command::CheckConfig { config } => cli::check_config(config),
         Command::Demo(args) => cli::demo(args),
+        Command::Connector(args) => auth_eid::connector::run(args),
+        Command::Simulate { what } => match what {
+            SimulateWhat::Card(args) => auth_eid::simulate::card::run(args),
+        },
     }
 }

@@ -2,6 +2,8 @@
 //! attribute tags to its identity fields. A means is offered only if it can provide every
 //! requested tag.
 
+pub mod card;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
