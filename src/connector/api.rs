@@ -62,13 +62,15 @@ fn origin(guard: Result<AllowedOrigin, ConnectorError>) -> Result<String, ApiErr
     guard.map(|o| o.0).map_err(ApiError)
 }
 
-#[rocket::get("/v1/status")]
+/// `reader`: report the card in this reader instead of the first reader with a card.
+#[rocket::get("/v1/status?<reader>")]
 pub async fn status(
     allowed: Result<AllowedOrigin, ConnectorError>,
+    reader: Option<String>,
     connector: &State<Connector>,
 ) -> ApiResult<super::service::Status> {
     origin(allowed)?;
-    connector.status().await.map(Json).map_err(ApiError)
+    connector.status(reader).await.map(Json).map_err(ApiError)
 }
 
 /// The PIN as it arrives; wiped on drop, never printed.

@@ -106,7 +106,7 @@ impl From<BeidError> for ConnectorError {
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub readers: Vec<ReaderInfo>,
-    /// The reader the card details are from (the first with a card).
+    /// The reader the card details are from (the requested one, else the first with a card).
     pub reader: Option<String>,
     pub card_present: bool,
     /// `1.7` / `1.8`, when a card was read.
@@ -141,11 +141,17 @@ impl Connector {
         }
     }
 
-    pub async fn status(&self) -> Result<Status, ConnectorError> {
+    pub async fn status(&self, wanted: Option<String>) -> Result<Status, ConnectorError> {
         let readers = readers_async(self.access.clone()).await?;
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !readers.iter().any(|r| &r.name == w))
+        {
+            return Err(ConnectorError::UnknownReader);
+        }
         let reader = readers
             .iter()
-            .find(|r| r.card_present)
+            .find(|r| r.card_present && wanted.as_ref().is_none_or(|w| &r.name == w))
             .map(|r| r.name.clone());
         let mut status = Status {
             card_present: reader.is_some(),
@@ -205,6 +211,10 @@ impl Connector {
             )
         })
         .await?;
-        Ok(result?)
+        result.map_err(|e| {
+            // The card-level cause (status words, transport), never data or the PIN.
+            tracing::debug!(cause = %e, "card operation failed");
+            ConnectorError::from(e)
+        })
     }
 }

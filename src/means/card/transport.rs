@@ -190,7 +190,13 @@ struct PcscTransport<'a> {
 impl CardTransport for PcscTransport<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-        Ok(self.card.transmit(apdu, &mut buf)?.to_vec())
+        let resp = self.card.transmit(apdu, &mut buf)?;
+        // pcscd answers "success, 0 bytes" when a vpcd card vanished mid-APDU: no status word
+        // means the card stopped answering.
+        if resp.len() < 2 {
+            return Err(TransportError::CardRemoved);
+        }
+        Ok(resp.to_vec())
     }
 }
 
