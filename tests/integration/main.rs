@@ -2,6 +2,7 @@
 mod harness;
 mod support;
 
+mod card;
 mod contract;
 mod delivery;
 mod flow_pages;
