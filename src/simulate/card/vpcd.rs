@@ -46,11 +46,8 @@ pub fn serve(mut card: BeidCard, opts: &Options) -> io::Result<()> {
         };
         stream.set_nodelay(true)?;
         card.reset();
-        loop {
-            let frame = match read_frame(&mut stream) {
-                Ok(f) => f,
-                Err(_) => break, // pcscd closed the slot
-            };
+        // An error reading means pcscd closed the slot.
+        while let Ok(frame) = read_frame(&mut stream) {
             match frame.as_slice() {
                 [4] => {
                     if write_frame(&mut stream, card.atr()).is_err() {

@@ -167,7 +167,7 @@ impl Lab {
     async fn wait_for_cards(&self, readers: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Ok((200, s)) = self.status(None).await.map(|(c, v)| (c, v)) {
+            if let Ok((200, s)) = self.status(None).await {
                 let present = |name: &str| {
                     s["readers"]
                         .as_array()
