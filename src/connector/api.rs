@@ -88,7 +88,8 @@ impl std::fmt::Debug for RawPin {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// No Debug: the body holds the PIN and the challenge, which are never logged.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthenticateBody {
     /// Base64 challenge nonce from the server.

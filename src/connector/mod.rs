@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod service;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

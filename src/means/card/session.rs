@@ -24,8 +24,8 @@ pub fn card_status(t: &mut dyn CardTransport) -> Result<CardStatus, BeidError> {
     })
 }
 
-/// One authentication request, as the connector got it.
-#[derive(Debug)]
+/// One authentication request, as the connector got it. No Debug: PIN and challenge are never
+/// logged.
 pub struct AuthRequest<'a> {
     /// The page origin (the browser's `Origin` header).
     pub origin: &'a str,
