@@ -69,6 +69,13 @@ pub struct Command {
     pub le: Option<u16>,
 }
 
+/// The data may be a PIN block: wiped on drop.
+impl Drop for Command {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 /// The data may be a PIN block: Debug shows the header and the data length only.
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -215,7 +222,8 @@ pub fn exchange(transport: &mut dyn CardTransport, cmd: &Command) -> Result<Resp
     let mut data = Vec::new();
     // A card that never ends a chain must not hang us: 256 rounds cover 64 KiB of output.
     for _ in 0..256 {
-        let resp = Response::parse(&transport.transmit(&current.to_bytes()?)?)?;
+        let raw = zeroize::Zeroizing::new(current.to_bytes()?);
+        let resp = Response::parse(&transport.transmit(&raw)?)?;
         data.extend_from_slice(&resp.data);
         match resp.sw.sw1() {
             0x6C if current.le.is_some() => {

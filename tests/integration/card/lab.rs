@@ -65,7 +65,18 @@ impl Pcscd {
 }
 
 impl Drop for Pcscd {
+    /// SIGTERM first, so pcscd removes its socket and pid file; SIGKILL if it lingers.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         kill(&mut self.0);
     }
 }
