@@ -277,3 +277,35 @@ fn get_response_and_6cxx_are_followed() {
     let mut t = script(&endless);
     assert!(exchange(&mut t, &Command::new(0, 0xC0, 0, 0).le(1)).is_err());
 }
+
+#[test]
+fn a_session_ends_with_a_reset_so_the_pin_does_not_stay_verified() {
+    use crate::means::card::transport::{with_card, CardAccess};
+    use crate::simulate::card::EmulatedAccess;
+    let access = EmulatedAccess::new(test_card(Profile::Ec));
+    let digest = [0u8; 48];
+    let signed = with_card(&access, None, |t| {
+        let mut beid = Beid::new(t);
+        beid.verify_pin(&Pin::parse("1234").unwrap())?;
+        beid.sign_auth(Applet::V18, &digest)
+    })
+    .unwrap();
+    assert!(signed.is_ok());
+    let again = with_card(&access, None, |t| {
+        Beid::new(t).sign_auth(Applet::V18, &digest)
+    })
+    .unwrap();
+    assert!(matches!(
+        again,
+        Err(BeidError::Card {
+            sw: StatusWord(0x6982),
+            ..
+        })
+    ));
+    let name = access.readers().unwrap()[0].name.clone();
+    assert!(with_card(&access, Some(&name), |_| ()).is_ok());
+    assert_eq!(
+        with_card(&access, Some("Other Reader 00 00"), |_| ()),
+        Err(TransportError::UnknownReader)
+    );
+}
