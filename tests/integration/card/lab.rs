@@ -82,6 +82,8 @@ impl Drop for Pcscd {
 }
 
 pub struct Lab {
+    /// The first allowed origin: what `status` sends.
+    pub origin: String,
     pub dir: PathBuf,
     pub base: String,
     pub http: reqwest::Client,
@@ -121,6 +123,11 @@ impl Card<'_> {
 
 impl Lab {
     pub async fn start(cards: &[Card<'_>]) -> Lab {
+        Self::start_for(&[ORIGIN], cards).await
+    }
+
+    /// With a connector that allows `origins` (e.g. the plugin's public origin).
+    pub async fn start_for(origins: &[&str], cards: &[Card<'_>]) -> Lab {
         let lock = LAB_LOCK.lock().await;
         let dir = std::env::temp_dir().join(format!(
             "auth-eid-card-{}-{}",
@@ -152,12 +159,13 @@ impl Lab {
         let log = fs::File::create(dir.join("connector.log")).expect("log");
         let connector = Command::new(BIN)
             .args(["connector", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--allow-origin", ORIGIN])
+            .args(origins.iter().flat_map(|o| ["--allow-origin", o]))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("auth-eid connector");
         let lab = Lab {
+            origin: origins.first().unwrap_or(&ORIGIN).to_string(),
             dir,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
@@ -203,7 +211,12 @@ impl Lab {
         let base = format!("{}/v1/status", self.base);
         let params: Vec<(&str, &str)> = reader.map(|r| ("reader", r)).into_iter().collect();
         let url = url::Url::parse_with_params(&base, params).expect("status URL");
-        let res = self.http.get(url).header("Origin", ORIGIN).send().await?;
+        let res = self
+            .http
+            .get(url)
+            .header("Origin", &self.origin)
+            .send()
+            .await?;
         let code = res.status().as_u16();
         Ok((code, res.json().await.unwrap_or(Value::Null)))
     }

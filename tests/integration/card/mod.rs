@@ -1,7 +1,7 @@
 //! The card path with real parts: pcscd + vpcd + `auth-eid simulate card` + `auth-eid
 //! connector`, over HTTP as a page would call it.
 
-mod lab;
+pub mod lab;
 
 use std::time::Duration;
 
