@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::{Mutex, MutexGuard};
 
 pub const ORIGIN: &str = "https://rp.example";
@@ -89,7 +89,7 @@ pub struct Lab {
     pub http: reqwest::Client,
     connector: Option<Child>,
     sims: Vec<Child>,
-    _pcscd: Pcscd,
+    _pcscd: Option<Pcscd>,
     _lock: MutexGuard<'static, ()>,
 }
 
@@ -128,6 +128,16 @@ impl Lab {
 
     /// With a connector that allows `origins` (e.g. the plugin's public origin).
     pub async fn start_for(origins: &[&str], cards: &[Card<'_>]) -> Lab {
+        Self::start_with(origins, cards, true).await
+    }
+
+    /// Only the connector, with the smart card service stopped (under the lab lock, so no other
+    /// card test runs pcscd meanwhile).
+    pub async fn without_pcscd() -> Lab {
+        Self::start_with(&[ORIGIN], &[], false).await
+    }
+
+    async fn start_with(origins: &[&str], cards: &[Card<'_>], with_pcscd: bool) -> Lab {
         let lock = LAB_LOCK.lock().await;
         let dir = std::env::temp_dir().join(format!(
             "auth-eid-card-{}-{}",
@@ -135,7 +145,7 @@ impl Lab {
             crate::support::redis::free_port()
         ));
         fs::create_dir_all(&dir).expect("temp dir");
-        let pcscd = Pcscd::start(&dir.join("pcscd.log"));
+        let pcscd = with_pcscd.then(|| Pcscd::start(&dir.join("pcscd.log")));
         let sims = cards
             .iter()
             .map(|c| {
@@ -186,6 +196,11 @@ impl Lab {
     async fn wait_for_cards(&self, readers: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
+            match self.status(None).await {
+                Ok((503, _)) if self._pcscd.is_none() => return,
+                Ok((200, s)) if readers.is_empty() && s["readers"] != json!([]) => return,
+                _ => {}
+            }
             if let Ok((200, s)) = self.status(None).await {
                 let present = |name: &str| {
                     s["readers"]

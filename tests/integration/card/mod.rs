@@ -181,6 +181,34 @@ async fn other_origins_get_403_and_never_reach_the_card() {
     let _ = std::fs::remove_file(&log);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn no_card_and_no_smart_card_service_are_reported() {
+    let lab = Lab::start(&[]).await;
+    let (_, s) = lab.status(None).await.unwrap();
+    assert_eq!(
+        (
+            s["readers"].as_array().unwrap().len(),
+            s["card_present"].as_bool()
+        ),
+        (2, Some(false))
+    );
+    let (_, body) = auth_body(RSA_READER, "1234", false);
+    let (code, err) = lab.authenticate(ORIGIN, body.clone()).await;
+    assert_eq!(
+        (code, err["error"].as_str()),
+        (409, Some("no_card")),
+        "{err}"
+    );
+    drop(lab);
+    let lab = Lab::without_pcscd().await;
+    let (code, err) = lab.authenticate(ORIGIN, body).await;
+    assert_eq!(
+        (code, err["error"].as_str()),
+        (503, Some("pcsc_unavailable")),
+        "{err}"
+    );
+}
+
 #[test]
 fn the_connector_refuses_non_loopback_addresses() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-eid"))
