@@ -5,6 +5,7 @@ pub mod app;
 pub mod attributes;
 pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod contract;
 pub mod delivery;
 pub mod demo;

@@ -28,7 +28,9 @@ enum Command {
     },
     /// Run the server with the embedded demo configuration and a demo relying party.
     Demo(cli::DemoArgs),
-    /// Local stand-ins for outside services (tests, demos).
+    /// The citizen's local card agent (loopback only, allow-listed web origins).
+    Connector(auth_eid::connector::ConnectorArgs),
+    /// Simulators for tests and demos.
     Simulate {
         #[command(subcommand)]
         what: SimulateWhat,
@@ -39,6 +41,8 @@ enum Command {
 enum SimulateWhat {
     /// A Smart-ID RP API v2 simulator over HTTPS with its own test PKI.
     SmartId(auth_eid::simulate::smart_id::SimulateSmartIdArgs),
+    /// A virtual Belgian eID card plugged into pcscd through the vpcd driver.
+    Card(auth_eid::simulate::card::SimulateCardArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,7 +51,9 @@ fn main() -> ExitCode {
         Command::Serve { config } => cli::serve(config),
         Command::CheckConfig { config } => cli::check_config(config),
         Command::Demo(args) => cli::demo(args),
+        Command::Connector(args) => auth_eid::connector::run(args),
         Command::Simulate { what } => match what {
+            SimulateWhat::Card(args) => auth_eid::simulate::card::run(args),
             SimulateWhat::SmartId(args) => auth_eid::simulate::smart_id::run(args),
         },
     }

@@ -15,4 +15,4 @@ ensure_packages() {
 }
 
 # What building the binary needs.
-BUILD_PACKAGES=(gcc pkg-config libssl-dev)
+BUILD_PACKAGES=(gcc pkg-config libssl-dev libpcsclite-dev)

@@ -2,6 +2,7 @@
 //! attribute tags to its identity fields. A means is offered only if it can provide every
 //! requested tag.
 
+pub mod card;
 pub mod smart_id;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@ mod harness;
 mod support;
 
 mod browser_demo;
+mod card;
 mod contract;
 mod delivery;
 mod flow_pages;
