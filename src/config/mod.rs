@@ -2,6 +2,7 @@
 //! validated once at start-up into [`Config`]. Errors name the key and never print values.
 
 mod keys;
+mod means;
 pub mod raw;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 
 pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
+pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
 
 use crate::attributes::AttributeTag;
@@ -122,6 +124,8 @@ pub struct Config {
     pub flow: FlowSettings,
     pub delivery: DeliverySettings,
     pub test_means: TestMeansSettings,
+    pub card: CardSettings,
+    pub smart_id: SmartIdMeansSettings,
     pub log_format: LogFormat,
     pub log_level: String,
     pub store: StoreSettings,
@@ -311,6 +315,9 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         ));
     }
 
+    let card = means::card(&raw.means.card, &mut errors);
+    let smart_id = means::smart_id(&raw.means.smart_id, base_dir, production, &mut errors);
+
     let f = &raw.flow;
     if f.ttl_seconds == 0 || f.ttl_seconds > 3600 {
         errors.push(ConfigError::key(
@@ -388,6 +395,8 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             enabled: raw.means.test.enabled,
             attributes: test_attributes,
         },
+        card,
+        smart_id,
         log_format: raw.log.format,
         log_level: raw.log.level,
         store: StoreSettings {

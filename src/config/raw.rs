@@ -134,6 +134,94 @@ impl Default for RawDelivery {
 #[serde(deny_unknown_fields, default)]
 pub struct RawMeans {
     pub test: RawTestMeans,
+    pub card: RawCardMeans,
+    pub smart_id: RawSmartIdMeans,
+}
+
+/// `[means.card]`: the Belgian eID card through the citizen's local connector.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCardMeans {
+    pub enabled: bool,
+    /// Where the citizen's connector listens (the page talks to it from the browser).
+    pub connector_url: String,
+    pub nonce_ttl_seconds: u64,
+    /// Trust profiles for the authentication certificate and the National Register signer.
+    pub auth_profile: String,
+    pub rrn_profile: String,
+    /// tag = identity field (docs/configuration.md lists the card's fields)
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Default for RawCardMeans {
+    fn default() -> Self {
+        RawCardMeans {
+            enabled: false,
+            connector_url: "http://127.0.0.1:35780".into(),
+            nonce_ttl_seconds: 300,
+            auth_profile: "beid_auth".into(),
+            rrn_profile: "beid_rrn".into(),
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[means.smart_id]`: Smart-ID RP API v2 (notification flow by national identity code).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSmartIdMeans {
+    pub enabled: bool,
+    /// "demo" (SK's demo service or the simulator) or "live"; production refuses "demo".
+    pub environment: String,
+    pub base_url: String,
+    pub relying_party_uuid: String,
+    pub relying_party_name: String,
+    pub certificate_level: String,
+    pub hash_type: String,
+    /// Accepted TLS server keys: "sha256/<base64 of the SPKI hash>".
+    pub tls_pins: Vec<String>,
+    /// PEM files whose public keys are accepted as TLS server keys too.
+    pub tls_pin_certificates: Vec<String>,
+    /// CA for the RP API's TLS chain; absent: the system store.
+    pub tls_ca_file: Option<String>,
+    pub trust_profile: String,
+    pub countries: Vec<String>,
+    /// Accept personal codes without checking the national check digit (demo only: SK's
+    /// Belgian demo account does not pass it).
+    pub format_only_codes: bool,
+    pub display_text: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub poll_timeout_ms: u64,
+    /// Most Smart-ID sessions polled at once (background tasks).
+    pub max_sessions: usize,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Default for RawSmartIdMeans {
+    fn default() -> Self {
+        RawSmartIdMeans {
+            enabled: false,
+            environment: "live".into(),
+            base_url: String::new(),
+            relying_party_uuid: String::new(),
+            relying_party_name: String::new(),
+            certificate_level: "QUALIFIED".into(),
+            hash_type: "SHA512".into(),
+            tls_pins: Vec::new(),
+            tls_pin_certificates: Vec::new(),
+            tls_ca_file: None,
+            trust_profile: "smart_id".into(),
+            countries: vec!["EE".into(), "LV".into(), "LT".into(), "BE".into()],
+            format_only_codes: false,
+            display_text: "Log in to the service".into(),
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 40_000,
+            poll_timeout_ms: 30_000,
+            max_sessions: 1_000,
+            attributes: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -34,6 +34,27 @@ impl FlowService {
         outcome: MeansOutcome,
     ) -> Result<String, FlowError> {
         let (version, record) = self.authorized(id, proof).await?;
+        self.finish(id, version, record, outcome).await
+    }
+
+    /// Ends the flow without a browser: a means that finished in the background (Smart-ID)
+    /// for a flow whose result goes to its `attr_url`. Gives the continuation.
+    pub async fn complete_unattended(
+        &self,
+        id: &FlowId,
+        outcome: MeansOutcome,
+    ) -> Result<String, FlowError> {
+        let (version, record) = self.load(id).await?;
+        self.finish(id, version, record, outcome).await
+    }
+
+    async fn finish(
+        &self,
+        id: &FlowId,
+        version: u64,
+        record: FlowRecord,
+        outcome: MeansOutcome,
+    ) -> Result<String, FlowError> {
         if record.state.is_finished() {
             return Err(FlowError::Finished);
         }

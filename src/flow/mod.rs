@@ -241,6 +241,75 @@ impl FlowService {
     }
 }
 
+impl FlowService {
+    /// Records a means' progress (`Authenticating { means, progress }`) with a compare-and-set.
+    /// With a browser proof the step must come from the bound browser with its CSRF token;
+    /// without one it is the means' own background work. `check` sees the current progress
+    /// (`None` before authentication started) and may refuse the step.
+    pub async fn set_progress(
+        &self,
+        id: &FlowId,
+        proof: Option<&BrowserProof<'_>>,
+        means: MeansId,
+        check: impl Fn(Option<&serde_json::Value>) -> Result<(), FlowError>,
+        progress: serde_json::Value,
+    ) -> Result<(), FlowError> {
+        for _ in 0..3 {
+            let (version, mut record) = match proof {
+                Some(p) => self.authorized(id, p).await?,
+                None => self.load(id).await?,
+            };
+            let current = match &record.state {
+                FlowState::Delivered { .. } => return Err(FlowError::Finished),
+                FlowState::MeansChosen { means: m } if *m == means => None,
+                FlowState::Authenticating { means: m, progress } if *m == means => Some(progress),
+                _ => return Err(FlowError::WrongState),
+            };
+            check(current)?;
+            record.state = FlowState::Authenticating {
+                means,
+                progress: progress.clone(),
+            };
+            if self
+                .store
+                .update_flow(id, version, &encode(&record), None)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(FlowError::WrongState)
+    }
+
+    /// The state of a live flow, for a means' background work (no browser).
+    pub async fn state_of(&self, id: &FlowId) -> Result<FlowState, FlowError> {
+        Ok(self.load(id).await?.1.state)
+    }
+
+    /// Whether the flow's result goes to an `attr_url` (so a means may finish it unattended).
+    pub async fn delivers_server_side(&self, id: &FlowId) -> Result<bool, FlowError> {
+        Ok(self.load(id).await?.1.attr_url.is_some())
+    }
+
+    /// Where the bound browser goes after a flow finished: the continuation, unchanged (only
+    /// for `attr_url` flows, whose token went server-side; a redirect flow's token is never
+    /// made twice).
+    pub async fn after_unattended(
+        &self,
+        id: &FlowId,
+        cookie: Option<&str>,
+    ) -> Result<String, FlowError> {
+        let (_, record) = self.load(id).await?;
+        let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
+        check_cookie(id, binding, cookie)?;
+        match (&record.state, &record.attr_url) {
+            (FlowState::Delivered { .. }, Some(_)) => Ok(record.continuation),
+            (FlowState::Delivered { .. }, None) => Err(FlowError::Finished),
+            _ => Err(FlowError::WrongState),
+        }
+    }
+}
+
 fn encode(record: &FlowRecord) -> String {
     // A struct of strings, numbers and enums always serialises.
     serde_json::to_string(record).unwrap_or_default()

@@ -13,25 +13,60 @@ use crate::attributes::{AttributeMapping, AttributeTag, Identity};
 use crate::config::Config;
 use crate::contract::ContractError;
 
+/// Identity fields the card provides (a token without the `beid` data: the first four).
+pub const CARD_FIELDS: &[&str] = &[
+    "national_number",
+    "surname",
+    "given_names",
+    "full_name",
+    "date_of_birth",
+    "place_of_birth",
+    "gender",
+    "nationality",
+    "card_number",
+    "card_valid_from",
+    "card_valid_until",
+    "street",
+    "postal_code",
+    "municipality",
+];
+
+/// Identity fields Smart-ID provides (`date_of_birth` when the certificate or code tells it).
+pub const SMART_ID_FIELDS: &[&str] = &[
+    "national_identity_number",
+    "personal_code",
+    "identifier_type",
+    "country",
+    "given_name",
+    "surname",
+    "full_name",
+    "date_of_birth",
+    "document_number",
+    "certificate_level",
+];
+
 /// Every means this build knows. The browser path of a means is `/flow/<id>/<path>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeansId {
     Test,
+    Card,
+    SmartId,
 }
 
 impl MeansId {
     pub fn path(self) -> &'static str {
         match self {
             MeansId::Test => "test",
+            MeansId::Card => "card",
+            MeansId::SmartId => "smart-id",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "test" => Some(MeansId::Test),
-            _ => None,
-        }
+        [MeansId::Test, MeansId::Card, MeansId::SmartId]
+            .into_iter()
+            .find(|m| m.path() == raw)
     }
 }
 
@@ -70,6 +105,20 @@ impl MeansCatalog {
             catalog.offers.push(MeansOffer {
                 id: MeansId::Test,
                 mapping: AttributeMapping(mapping),
+            });
+        }
+        if config.card.enabled {
+            let mapping = AttributeMapping(config.card.attributes.clone());
+            catalog.offers.push(MeansOffer {
+                id: MeansId::Card,
+                mapping,
+            });
+        }
+        if config.smart_id.enabled {
+            let mapping = AttributeMapping(config.smart_id.attributes.clone());
+            catalog.offers.push(MeansOffer {
+                id: MeansId::SmartId,
+                mapping,
             });
         }
         catalog

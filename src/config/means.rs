@@ -1,0 +1,292 @@
+//! `[means.card]` and `[means.smart_id]`: checked once, with errors that name the key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::raw::{RawCardMeans, RawSmartIdMeans};
+use super::ConfigError;
+use crate::attributes::AttributeTag;
+use crate::means::smart_id::{
+    CertificateLevel, Checks, Country, HashType, Pin, SmartIdSettings, TlsSettings,
+};
+use crate::means::{CARD_FIELDS, SMART_ID_FIELDS};
+use crate::urls::HttpUrl;
+
+/// SK's public demo relying party: fine against the demo service, refused in production.
+const SK_DEMO_RP_UUID: &str = "00000000-0000-4000-8000-000000000000";
+
+#[derive(Debug, Clone)]
+pub struct CardSettings {
+    pub enabled: bool,
+    /// Origin of the citizen's connector (`http://127.0.0.1:PORT`).
+    pub connector_url: String,
+    pub nonce_ttl: Duration,
+    pub auth_profile: String,
+    pub rrn_profile: String,
+    pub attributes: BTreeMap<AttributeTag, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmartIdMeansSettings {
+    pub enabled: bool,
+    /// Present when enabled.
+    pub client: Option<SmartIdSettings>,
+    pub demo_environment: bool,
+    pub trust_profile: String,
+    pub countries: Vec<Country>,
+    pub checks: Checks,
+    pub display_text: String,
+    pub poll_timeout: Duration,
+    pub max_sessions: usize,
+    pub attributes: BTreeMap<AttributeTag, String>,
+}
+
+/// tag = field, with every field one the means provides.
+fn mapping(
+    raw: &BTreeMap<String, String>,
+    key: &str,
+    fields: &[&str],
+    errors: &mut Vec<ConfigError>,
+) -> BTreeMap<AttributeTag, String> {
+    let mut out = BTreeMap::new();
+    for (tag, field) in raw {
+        let at = format!("{key}.{tag}");
+        match AttributeTag::parse(tag) {
+            Err(e) => errors.push(ConfigError::key(at, e.to_string())),
+            Ok(_) if !fields.contains(&field.as_str()) => errors.push(ConfigError::key(
+                at,
+                format!(
+                    "is not a field of this means; use one of: {}",
+                    fields.join(", ")
+                ),
+            )),
+            Ok(t) => {
+                out.insert(t, field.clone());
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn card(raw: &RawCardMeans, errors: &mut Vec<ConfigError>) -> CardSettings {
+    let attributes = mapping(
+        &raw.attributes,
+        "means.card.attributes",
+        CARD_FIELDS,
+        errors,
+    );
+    let connector = HttpUrl::parse(raw.connector_url.trim_end_matches('/'))
+        .ok()
+        .filter(|u| {
+            let url = u.as_url();
+            url.scheme() == "http"
+                && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+        });
+    if raw.enabled && connector.is_none() {
+        errors.push(ConfigError::key(
+            "means.card.connector_url",
+            "must be http://127.0.0.1:<port> (the citizen's own machine)",
+        ));
+    }
+    if raw.enabled && attributes.is_empty() {
+        errors.push(ConfigError::key(
+            "means.card.attributes",
+            "map at least one tag to a card field",
+        ));
+    }
+    if !(10..=900).contains(&raw.nonce_ttl_seconds) {
+        errors.push(ConfigError::key(
+            "means.card.nonce_ttl_seconds",
+            "must be between 10 and 900",
+        ));
+    }
+    CardSettings {
+        enabled: raw.enabled,
+        connector_url: connector.map(|u| u.origin_string()).unwrap_or_default(),
+        nonce_ttl: Duration::from_secs(raw.nonce_ttl_seconds),
+        auth_profile: raw.auth_profile.clone(),
+        rrn_profile: raw.rrn_profile.clone(),
+        attributes,
+    }
+}
+
+pub(super) fn smart_id(
+    raw: &RawSmartIdMeans,
+    base_dir: &Path,
+    production: bool,
+    errors: &mut Vec<ConfigError>,
+) -> SmartIdMeansSettings {
+    let k = |name: &str| format!("means.smart_id.{name}");
+    let attributes = mapping(
+        &raw.attributes,
+        "means.smart_id.attributes",
+        SMART_ID_FIELDS,
+        errors,
+    );
+    let demo = match raw.environment.as_str() {
+        "demo" => true,
+        "live" => false,
+        _ => {
+            errors.push(ConfigError::key(
+                k("environment"),
+                "must be \"demo\" or \"live\"",
+            ));
+            false
+        }
+    };
+    let mut countries = Vec::new();
+    for (i, c) in raw.countries.iter().enumerate() {
+        match Country::parse(c) {
+            Some(c) => countries.push(c),
+            None => errors.push(ConfigError::key(
+                format!("{}[{i}]", k("countries")),
+                "must be EE, LV, LT or BE",
+            )),
+        }
+    }
+    if raw.enabled {
+        if production && demo {
+            errors.push(ConfigError::key(
+                k("environment"),
+                "the demo environment is refused in production mode",
+            ));
+        }
+        if production && raw.relying_party_uuid == SK_DEMO_RP_UUID {
+            errors.push(ConfigError::key(
+                k("relying_party_uuid"),
+                "SK's public demo relying party is refused in production mode",
+            ));
+        }
+        if production && raw.format_only_codes {
+            errors.push(ConfigError::key(
+                k("format_only_codes"),
+                "is refused in production mode",
+            ));
+        }
+        if attributes.is_empty() {
+            errors.push(ConfigError::key(
+                k("attributes"),
+                "map at least one tag to a Smart-ID field",
+            ));
+        }
+        if raw.max_sessions == 0 {
+            errors.push(ConfigError::key(k("max_sessions"), "must be at least 1"));
+        }
+    }
+    let client = raw
+        .enabled
+        .then(|| client_settings(raw, base_dir, errors))
+        .flatten();
+    SmartIdMeansSettings {
+        enabled: raw.enabled,
+        client,
+        demo_environment: demo,
+        trust_profile: raw.trust_profile.clone(),
+        countries,
+        checks: if raw.format_only_codes {
+            Checks::FormatOnly
+        } else {
+            Checks::Strict
+        },
+        display_text: raw.display_text.clone(),
+        poll_timeout: Duration::from_millis(raw.poll_timeout_ms.clamp(1_000, 120_000)),
+        max_sessions: raw.max_sessions,
+        attributes,
+    }
+}
+
+fn client_settings(
+    raw: &RawSmartIdMeans,
+    base_dir: &Path,
+    errors: &mut Vec<ConfigError>,
+) -> Option<SmartIdSettings> {
+    let k = |name: &str| format!("means.smart_id.{name}");
+    let before = errors.len();
+    let base_url = url::Url::parse(&raw.base_url)
+        .ok()
+        .filter(|u| u.scheme() == "https" && u.path().ends_with('/'))
+        .or_else(|| {
+            errors.push(ConfigError::key(
+                k("base_url"),
+                "must be an https URL ending in / (e.g. https://rp-api.smart-id.com/v2/)",
+            ));
+            None
+        });
+    if !crate::means::smart_id::client::is_uuid(&raw.relying_party_uuid) {
+        errors.push(ConfigError::key(
+            k("relying_party_uuid"),
+            "must be the UUID SK issued",
+        ));
+    }
+    if raw.relying_party_name.is_empty() || raw.relying_party_name.len() > 32 {
+        errors.push(ConfigError::key(
+            k("relying_party_name"),
+            "must be 1 to 32 bytes",
+        ));
+    }
+    let level = CertificateLevel::parse(&raw.certificate_level).unwrap_or_else(|| {
+        errors.push(ConfigError::key(
+            k("certificate_level"),
+            "must be QUALIFIED or ADVANCED",
+        ));
+        CertificateLevel::Qualified
+    });
+    let hash_type = HashType::parse(&raw.hash_type).unwrap_or_else(|| {
+        errors.push(ConfigError::key(
+            k("hash_type"),
+            "must be SHA256, SHA384 or SHA512",
+        ));
+        HashType::Sha512
+    });
+    let mut pins = Vec::new();
+    for (i, p) in raw.tls_pins.iter().enumerate() {
+        match Pin::parse(p) {
+            Ok(pin) => pins.push(pin),
+            Err(_) => errors.push(ConfigError::key(
+                format!("{}[{i}]", k("tls_pins")),
+                "must be sha256/<base64 of 32 bytes>",
+            )),
+        }
+    }
+    for (i, file) in raw.tls_pin_certificates.iter().enumerate() {
+        let at = format!("{}[{i}]", k("tls_pin_certificates"));
+        match std::fs::read(base_dir.join(file)) {
+            Ok(pem) => match Pin::of_pem(&pem) {
+                Ok(more) => pins.extend(more),
+                Err(_) => errors.push(ConfigError::key(at, "holds no PEM certificate")),
+            },
+            Err(e) => errors.push(ConfigError::key(at, format!("cannot read {file}: {e}"))),
+        }
+    }
+    if pins.is_empty() {
+        errors.push(ConfigError::key(
+            k("tls_pins"),
+            "pinning is mandatory: give tls_pins or tls_pin_certificates",
+        ));
+    }
+    let ca_pem = raw.tls_ca_file.as_ref().and_then(|f| {
+        std::fs::read(base_dir.join(f))
+            .map_err(|e| {
+                errors.push(ConfigError::key(
+                    k("tls_ca_file"),
+                    format!("cannot read {f}: {e}"),
+                ))
+            })
+            .ok()
+    });
+    if errors.len() > before {
+        return None;
+    }
+    let mut settings = SmartIdSettings::new(
+        base_url?,
+        &raw.relying_party_uuid,
+        &raw.relying_party_name,
+        TlsSettings { pins, ca_pem },
+    );
+    settings.certificate_level = level;
+    settings.hash_type = hash_type;
+    settings.connect_timeout = Duration::from_millis(raw.connect_timeout_ms.max(100));
+    settings.request_timeout = Duration::from_millis(raw.request_timeout_ms.max(1_000));
+    Some(settings)
+}
