@@ -13,7 +13,11 @@ use rocket::{Catcher, Request, Route};
 use browser::Html;
 use pages::{Lang, Pages};
 
-const STATIC: &[(&str, &str)] = &[("style.css", include_str!("../../static/style.css"))];
+const STATIC: &[(&str, &str)] = &[
+    ("style.css", include_str!("../../static/style.css")),
+    ("card.js", include_str!("../../static/card.js")),
+    ("smart-id.js", include_str!("../../static/smart-id.js")),
+];
 
 /// Stylesheets and scripts, compiled in.
 #[rocket::get("/static/<file>")]

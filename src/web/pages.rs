@@ -214,7 +214,10 @@ mod tests {
             "means": [{"id": "test", "label": evil}], "shared": [{"tag": "x", "value": evil}],
             "message": evil, "result": {"status": evil, "claims": [[evil, evil]]},
             "error": evil, "tags": [evil], "token": evil, "delivery": evil, "raw": evil,
+            "connector": "http://127.0.0.1:35780", "countries": [{"code": "EE", "name": evil}],
+            "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
         });
+        let mut rendered = 0;
         for (name, _) in TEMPLATES
             .iter()
             .filter(|(n, _)| !n.starts_with("base") && !n.starts_with("cancel"))
@@ -229,7 +232,9 @@ mod tests {
                     html.contains("&#x2F;p/static/style.css"),
                     "{name} links the base path"
                 );
+                rendered += 1;
             }
         }
+        assert_eq!(rendered, 3 * (TEMPLATES.len() - 2));
     }
 }

@@ -1,0 +1,20 @@
+// The Smart-ID waiting page: polls our status endpoint (no personal data in it) and moves on
+// by submitting the page's own "continue" form when the phone has answered. Without script the
+// page refreshes itself and the button does the same.
+(function () {
+  "use strict";
+  var status = document.getElementById("sid-status");
+  var finish = document.getElementById("sid-finish");
+  if (!status || !finish) { return; }
+  function poll() {
+    fetch(status.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        if (s.message) { status.textContent = s.message; }
+        if (s.state === "running") { window.setTimeout(poll, 1500); return; }
+        finish.submit();
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 1000);
+}());
