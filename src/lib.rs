@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_keys;
 pub mod ids;
+pub mod pki;
 pub mod store;
 pub mod telemetry;
 pub mod urls;

@@ -28,6 +28,9 @@ enum Command {
     },
     /// Run the server with the embedded demo configuration and a demo relying party.
     Demo(cli::DemoArgs),
+    /// Validate a certificate against a trust profile and print the report as JSON.
+    /// Exit 0 valid, 1 invalid, 2 usage or configuration error.
+    CheckCert(auth_eid::pki::cli::CheckCertArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +39,6 @@ fn main() -> ExitCode {
         Command::Serve { config } => cli::serve(config),
         Command::CheckConfig { config } => cli::check_config(config),
         Command::Demo(args) => cli::demo(args),
+        Command::CheckCert(args) => auth_eid::pki::cli::check_cert(args),
     }
 }
