@@ -10,7 +10,8 @@ use openssl::x509::{CrlStatus, X509Crl, X509Ref};
 use time::OffsetDateTime;
 
 use super::config::CrlSource;
-use super::ocsp::{fresh, transport_kind, RevStatus};
+use super::http;
+use super::ocsp::{fresh, RevStatus};
 use super::report::RevocationSource;
 
 /// Largest CRL we download or read. National CRLs run to several MiB.
@@ -96,30 +97,8 @@ async fn fetch(
                 .map_err(|e| format!("CRL file cannot be read ({})", e.kind()))
         }
         CrlSource::Url(u) => {
-            let mut resp = client
-                .get(u.clone())
-                .timeout(timeout)
-                .send()
-                .await
-                .map_err(|e| format!("CRL not reachable ({})", transport_kind(&e)))?;
-            if !resp.status().is_success() {
-                return Err(format!(
-                    "CRL server answered HTTP {}",
-                    resp.status().as_u16()
-                ));
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| format!("CRL not received ({})", transport_kind(&e)))?
-            {
-                if body.len() + chunk.len() > MAX_CRL {
-                    return Err("CRL too large".into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
+            let req = client.get(u.clone()).timeout(timeout);
+            http::fetch_limited(req, MAX_CRL, "CRL server").await
         }
     }
 }

@@ -9,6 +9,7 @@ mod checks;
 pub mod cli;
 pub mod config;
 pub mod crl;
+mod http;
 pub mod identity;
 pub mod ocsp;
 mod ocsp_ffi;

@@ -18,6 +18,7 @@ use openssl::x509::{X509Ref, X509};
 use time::OffsetDateTime;
 
 use super::config::OcspResponder;
+use super::http;
 use super::ocsp_ffi::{self, NonceCheck};
 use super::report::RevocationSource;
 
@@ -233,46 +234,12 @@ async fn post(
     q: &OcspQuery<'_>,
     der: Vec<u8>,
 ) -> Result<Vec<u8>, String> {
-    let url = q.responder.url.clone();
-    let mut resp = client
-        .post(url)
+    let req = client
+        .post(q.responder.url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/ocsp-request")
         .timeout(q.timeout)
-        .body(der)
-        .send()
-        .await
-        .map_err(|e| format!("OCSP responder not reachable ({})", transport_kind(&e)))?;
-    if !resp.status().is_success() {
-        return Err(format!(
-            "OCSP responder answered HTTP {}",
-            resp.status().as_u16()
-        ));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("OCSP response not received ({})", transport_kind(&e)))?
-    {
-        if body.len() + chunk.len() > MAX_RESPONSE {
-            return Err("OCSP response too large".into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// A short, value-free description of a transport error.
-pub(crate) fn transport_kind(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else {
-        "request failed"
-    }
+        .body(der);
+    http::fetch_limited(req, MAX_RESPONSE, "OCSP responder").await
 }
 
 /// Checks a response body against the request it answers.
@@ -391,4 +358,72 @@ fn issuer_store(
     p.set_auth_level(2);
     b.set_param(&p)?;
     Ok(b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const SKEW: Duration = Duration::from_secs(900);
+
+    #[test]
+    fn openssl_time_text() {
+        assert_eq!(
+            parse_openssl_time("Nov  3 17:00:09 2026 GMT"),
+            Some(datetime!(2026-11-03 17:00:09 UTC))
+        );
+        assert_eq!(
+            parse_openssl_time("Jan 31 00:00:00.125 2027 GMT"),
+            Some(datetime!(2027-01-31 00:00:00 UTC))
+        );
+        for bad in [
+            "",
+            "error",
+            "Foo 1 00:00:00 2026 GMT",
+            "Nov 31 00:00:00 2026 GMT",
+        ] {
+            assert_eq!(parse_openssl_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn freshness_window() {
+        let t = datetime!(2026-06-01 12:00 UTC);
+        let h = time::Duration::HOUR;
+        assert!(fresh(t, Some(t + h), t, SKEW).is_ok());
+        // thisUpdate 10 min ahead of us: tolerated; 20 min: not.
+        assert!(fresh(t + time::Duration::minutes(10), Some(t + h), t, SKEW).is_ok());
+        assert!(fresh(t + time::Duration::minutes(20), Some(t + h), t, SKEW).is_err());
+        // nextUpdate passed 10 min ago: tolerated; 20 min: stale.
+        assert!(fresh(t - h, Some(t - time::Duration::minutes(10)), t, SKEW).is_ok());
+        assert!(fresh(t - h, Some(t - time::Duration::minutes(20)), t, SKEW).is_err());
+        // Without nextUpdate only a recent answer counts.
+        assert!(fresh(t - time::Duration::minutes(5), None, t, SKEW).is_ok());
+        assert!(fresh(t - h, None, t, SKEW).is_err());
+    }
+
+    #[test]
+    fn cache_is_bounded_and_time_aware() {
+        let cache = OcspCache::new(2);
+        let t = OffsetDateTime::now_utc();
+        let entry = CachedGood {
+            this_update: t,
+            next_update: t + time::Duration::HOUR,
+        };
+        for i in 0..5u8 {
+            let key = CacheKey {
+                issuer_sha256: vec![1],
+                serial: vec![i],
+            };
+            cache.put(key, entry);
+        }
+        assert_eq!(cache.len(), 2);
+        let key = CacheKey {
+            issuer_sha256: vec![1],
+            serial: vec![4],
+        };
+        assert!(cache.get(&key, t, SKEW).is_some());
+        assert!(cache.get(&key, t + time::Duration::DAY, SKEW).is_none());
+    }
 }

@@ -4,13 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::Id;
 use openssl::x509::X509Ref;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
 
 /// Version of the JSON schema below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -172,7 +172,16 @@ impl CertSummary {
         let parsed = x509_parser::parse_x509_certificate(&der)
             .ok()
             .map(|(_, c)| c);
-        let (subject, issuer, not_before, not_after) = match &parsed {
+        CertSummary::from_parsed(cert, &der, parsed.as_ref())
+    }
+
+    /// From a certificate already encoded and parsed (the validation path has both).
+    pub(crate) fn from_parsed(
+        cert: &X509Ref,
+        der: &[u8],
+        parsed: Option<&X509Certificate<'_>>,
+    ) -> CertSummary {
+        let (subject, issuer, not_before, not_after) = match parsed {
             Some(c) => (
                 c.subject().to_string(),
                 c.issuer().to_string(),
@@ -188,10 +197,7 @@ impl CertSummary {
             .and_then(|b| b.to_hex_str().ok().map(|s| s.to_ascii_lowercase()))
             .unwrap_or_default();
         let (key_type, key_bits, nid) = key_info(cert);
-        let sha256 = cert
-            .digest(MessageDigest::sha256())
-            .map(|d| hex(&d))
-            .unwrap_or_default();
+        let sha256 = hex(&openssl::sha::sha256(der));
         CertSummary {
             subject,
             issuer,

@@ -314,8 +314,11 @@ async fn urls_inside_certificates_are_never_contacted() {
     ));
     let v = validate(&s, "t", &trusted).await;
     assert_eq!(v.verdict, Verdict::Valid, "{:#?}", v.report);
+    assert_eq!(ocsp.requests(), 1);
     let v = validate(&s, "t", &untrusted).await;
     assert_eq!(v.verdict, Verdict::Invalid);
+    // Nothing is asked about a certificate that did not chain, not even the real responder.
+    assert_eq!(ocsp.requests(), 1);
     match trap.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("something connected to the URL inside a certificate: {other:?}"),

@@ -46,6 +46,7 @@ pub fn index_line(cert: &X509, revoked: bool) -> String {
 pub struct Responder {
     child: Option<Child>,
     pub port: u16,
+    log: PathBuf,
 }
 
 impl Responder {
@@ -104,6 +105,7 @@ impl Responder {
                     return Responder {
                         child: Some(child),
                         port,
+                        log: dir.join(format!("ocsp-{tag}.log")),
                     };
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -117,6 +119,14 @@ impl Responder {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// How many requests the responder has received, from its log.
+    pub fn requests(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches("Received request")
+            .count()
     }
 
     pub fn stop(&mut self) {
