@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 
-use super::config::{KeyUsageBit, Profile};
+use super::config::KeyUsageBit;
+use super::profile::Profile;
 use super::report::{curve_name, key_info, rfc3339, Check};
 
 pub fn end_entity(leaf: &X509Certificate<'_>) -> Check {

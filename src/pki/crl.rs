@@ -9,9 +9,9 @@ use std::time::Duration;
 use openssl::x509::{CrlStatus, X509Crl, X509Ref};
 use time::OffsetDateTime;
 
-use super::config::CrlSource;
 use super::http;
 use super::ocsp::{fresh, RevStatus};
+use super::profile::CrlSource;
 use super::report::RevocationSource;
 
 /// Largest CRL we download or read. National CRLs run to several MiB.

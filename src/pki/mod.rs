@@ -5,6 +5,7 @@
 //! The entry point: [`TrustStore::load`] once at start-up, then [`TrustStore::validate`] per
 //! authentication.
 
+mod certcache;
 mod checks;
 pub mod cli;
 pub mod config;
@@ -12,8 +13,10 @@ pub mod crl;
 mod http;
 pub mod identity;
 pub mod ocsp;
+mod ocsp_cache;
 mod ocsp_ffi;
 mod path;
+mod profile;
 pub mod report;
 mod store;
 

@@ -2,8 +2,6 @@
 //! signature and CertID checks, freshness with bounded skew, and a bounded cache of `good`
 //! answers kept until their nextUpdate. Failures are never cached.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use openssl::hash::MessageDigest;
@@ -14,18 +12,17 @@ use openssl::ocsp::{
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Ref, X509};
+use openssl::x509::X509;
 use time::OffsetDateTime;
 
-use super::config::OcspResponder;
 use super::http;
+use super::ocsp_cache::{cache_key, CachedGood, OcspCache};
 use super::ocsp_ffi::{self, NonceCheck};
+use super::profile::OcspResponder;
 use super::report::RevocationSource;
 
 /// Largest OCSP response we read: a response is a few KiB even with a certificate chain.
 const MAX_RESPONSE: usize = 256 * 1024;
-/// Default bound on cached `good` answers (one entry per certificate).
-pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
 
 /// What one revocation source said about one certificate.
 #[derive(Debug, Clone)]
@@ -46,65 +43,6 @@ pub enum RevStatus {
     Invalid(String),
     /// No answer could be had (down, timeout, HTTP error, tryLater): the policy decides.
     Unavailable(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CacheKey {
-    issuer_sha256: Vec<u8>,
-    serial: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct CachedGood {
-    this_update: OffsetDateTime,
-    next_update: OffsetDateTime,
-}
-
-/// `good` answers by (issuer, serial), bounded.
-#[derive(Debug)]
-pub struct OcspCache {
-    map: Mutex<HashMap<CacheKey, CachedGood>>,
-    capacity: usize,
-}
-
-impl OcspCache {
-    pub fn new(capacity: usize) -> OcspCache {
-        OcspCache {
-            map: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn get(&self, key: &CacheKey, at: OffsetDateTime, skew: Duration) -> Option<CachedGood> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .copied()
-            .filter(|c| fresh(c.this_update, Some(c.next_update), at, skew).is_ok())
-    }
-
-    fn put(&self, key: CacheKey, value: CachedGood) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            // Drop what has expired by the wall clock; if that frees nothing, drop an arbitrary
-            // entry: the cache is an optimisation, never a source of truth.
-            let now = OffsetDateTime::now_utc();
-            map.retain(|_, v| v.next_update > now);
-            if map.len() >= self.capacity {
-                if let Some(k) = map.keys().next().cloned() {
-                    map.remove(&k);
-                }
-            }
-        }
-        map.insert(key, value);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Is an answer with these times usable at `at`? thisUpdate may lie at most `skew` in the
@@ -152,14 +90,6 @@ pub(crate) fn parse_openssl_time(s: &str) -> Option<OffsetDateTime> {
     let t = time::Time::from_hms(h, m, sec).ok()?;
     Some(date.with_time(t).assume_utc())
 }
-
-fn cache_key(leaf: &X509Ref, issuer: &X509Ref) -> Option<CacheKey> {
-    Some(CacheKey {
-        issuer_sha256: issuer.digest(MessageDigest::sha256()).ok()?.to_vec(),
-        serial: leaf.serial_number().to_bn().ok()?.to_vec(),
-    })
-}
-
 /// Everything one OCSP check needs.
 pub struct OcspQuery<'a> {
     pub responder: &'a OcspResponder,
@@ -359,7 +289,6 @@ fn issuer_store(
     b.set_param(&p)?;
     Ok(b.build())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,29 +330,5 @@ mod tests {
         // Without nextUpdate only a recent answer counts.
         assert!(fresh(t - time::Duration::minutes(5), None, t, SKEW).is_ok());
         assert!(fresh(t - h, None, t, SKEW).is_err());
-    }
-
-    #[test]
-    fn cache_is_bounded_and_time_aware() {
-        let cache = OcspCache::new(2);
-        let t = OffsetDateTime::now_utc();
-        let entry = CachedGood {
-            this_update: t,
-            next_update: t + time::Duration::HOUR,
-        };
-        for i in 0..5u8 {
-            let key = CacheKey {
-                issuer_sha256: vec![1],
-                serial: vec![i],
-            };
-            cache.put(key, entry);
-        }
-        assert_eq!(cache.len(), 2);
-        let key = CacheKey {
-            issuer_sha256: vec![1],
-            serial: vec![4],
-        };
-        assert!(cache.get(&key, t, SKEW).is_some());
-        assert!(cache.get(&key, t + time::Duration::DAY, SKEW).is_none());
     }
 }

@@ -9,12 +9,15 @@ use std::time::SystemTime;
 use openssl::x509::{X509Ref, X509};
 use time::OffsetDateTime;
 
+use super::certcache::{self, CertCache};
 use super::checks;
-use super::config::{Profile, RevocationPolicy, TrustProfileConfig};
+use super::config::{RevocationPolicy, TrustProfileConfig};
 use super::crl::{self, CrlCache};
 use super::identity::{identity_of, CertIdentity};
-use super::ocsp::{self, OcspCache, OcspQuery, RevStatus};
+use super::ocsp::{self, OcspQuery, RevStatus};
+use super::ocsp_cache::{self, OcspCache};
 use super::path;
+use super::profile::Profile;
 use super::report::{
     rfc3339, to_offset, CertSummary, Check, CheckResult, RevocationSource, ValidationReport,
     Verdict, SCHEMA_VERSION,
@@ -52,6 +55,7 @@ pub struct TrustStore {
     profiles: BTreeMap<String, Arc<Profile>>,
     http: reqwest::Client,
     ocsp_cache: OcspCache,
+    certs: CertCache,
     crl_cache: CrlCache,
 }
 
@@ -105,8 +109,9 @@ impl TrustStore {
             (true, Some(http)) => Ok(TrustStore {
                 profiles,
                 http,
-                ocsp_cache: OcspCache::new(ocsp::DEFAULT_CACHE_ENTRIES),
+                ocsp_cache: OcspCache::new(ocsp_cache::DEFAULT_CACHE_ENTRIES),
                 crl_cache: CrlCache::default(),
+                certs: CertCache::new(certcache::DEFAULT_ENTRIES),
             }),
             _ => Err(errors),
         }
@@ -118,6 +123,11 @@ impl TrustStore {
 
     pub fn has_profile(&self, name: &str) -> bool {
         self.profiles.contains_key(name)
+    }
+
+    /// Whether the profile is marked `demo = true` (for a loud start-up log line).
+    pub fn is_demo(&self, name: &str) -> bool {
+        self.profiles.get(name).is_some_and(|p| p.demo)
     }
 
     /// Validates `leaf_der` for `profile` at `at`: path to a configured anchor (OpenSSL), the
@@ -156,13 +166,13 @@ impl TrustStore {
             }
         };
 
-        let leaf = match parse_cert(leaf_der) {
+        let leaf = match self.certs.parse(leaf_der) {
             Ok(c) => c,
             Err(why) => return Ok(finish(vec![], vec![Check::fail("parse", why)], None)),
         };
         let mut untrusted = Vec::with_capacity(intermediates_der.len() + p.intermediates.len());
         for (i, der) in intermediates_der.iter().enumerate() {
-            match parse_cert(der) {
+            match self.certs.parse(der) {
                 Ok(c) => untrusted.push(c),
                 Err(why) => {
                     let check = Check::fail("parse", format!("intermediate {i}: {why}"));
@@ -379,17 +389,6 @@ fn push_path_failure(list: &mut Vec<Check>, o: &path::PathOutcome) {
             "not every signature could be checked",
         ));
     }
-}
-
-/// One DER certificate, strictly: OpenSSL and x509-parser must both accept it and nothing may
-/// follow it.
-fn parse_cert(der: &[u8]) -> Result<X509, &'static str> {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok(([], _)) => {}
-        Ok(_) => return Err("trailing bytes after the certificate"),
-        Err(_) => return Err("not a DER X.509 certificate"),
-    }
-    X509::from_der(der).map_err(|_| "not a DER X.509 certificate")
 }
 
 #[cfg(test)]

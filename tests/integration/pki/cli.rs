@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use super::gen::world;
 use super::responder::{make_crl, write_crl};
+use super::world::world;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_auth-eid"))

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use auth_eid::pki::TrustStore;
 
-use super::gen::world;
 use super::responder::raw_trust;
+use super::world::world;
 
 fn errors(toml: &str, production: bool) -> Vec<String> {
     match TrustStore::load(&raw_trust(toml), Path::new("/"), production) {

@@ -2,8 +2,8 @@
 
 use auth_eid::pki::{CheckResult, RevocationSource, Verdict};
 
-use super::gen::world;
 use super::responder::{free_port, make_crl, store, write_crl};
+use super::world::world;
 use super::{check, validate};
 
 fn profile(crl: &str, ocsp_url: Option<&str>) -> String {

@@ -8,6 +8,7 @@ mod gen;
 mod ocsp;
 mod path;
 mod responder;
+mod world;
 
 use std::time::SystemTime;
 

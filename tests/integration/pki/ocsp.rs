@@ -4,8 +4,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use auth_eid::pki::{CheckResult, RevocationSource, Verdict};
 
-use super::gen::{der, world, Issued};
+use super::gen::{der, Issued};
 use super::responder::{free_port, index_line, store, Responder};
+use super::world::world;
 use super::{check, validate};
 
 fn profile(url: &str, policy: &str, extra: &str) -> String {

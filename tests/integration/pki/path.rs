@@ -5,8 +5,9 @@ use std::time::SystemTime;
 
 use auth_eid::pki::{CheckResult, Verdict};
 
-use super::gen::{self, der, issue, world, Spec};
+use super::gen::{der, issue, Spec};
 use super::responder::store;
+use super::world::{self, world};
 use super::{check, result, validate};
 
 fn rsa_profile(extra: &str) -> String {
@@ -201,7 +202,11 @@ async fn eku_and_policy_alternatives() {
         w.path("ec_root.pem"),
         w.path("ec_int.pem")
     );
-    let q = format!("[\"{}\", \"{}\"]", gen::SMART_POLICY_Q, gen::ETSI_NCP_PLUS);
+    let q = format!(
+        "[\"{}\", \"{}\"]",
+        world::SMART_POLICY_Q,
+        world::ETSI_NCP_PLUS
+    );
     let s = store(&format!("{base}require_policies = [{q}, \"1.2.3.4\"]\n"));
     assert_eq!(validate(&s, "sid", &w.smart).await.verdict, Verdict::Valid);
     // clientAuth is the other alternative; the EC leaf has it but no policy at all.
@@ -211,7 +216,7 @@ async fn eku_and_policy_alternatives() {
     // All-of inside one alternative.
     let s = store(&format!(
         "{base}require_policies = [[\"{}\", \"1.2.3.4\"]]\n",
-        gen::SMART_POLICY_Q
+        world::SMART_POLICY_Q
     ));
     assert_eq!(
         result(&validate(&s, "sid", &w.smart).await, "policy"),
@@ -219,7 +224,7 @@ async fn eku_and_policy_alternatives() {
     );
     let s = store(&format!(
         "{base}forbid_policies = [\"{}\"]\n",
-        gen::ETSI_NCP_PLUS
+        world::ETSI_NCP_PLUS
     ));
     assert_eq!(
         result(&validate(&s, "sid", &w.smart).await, "policy"),
