@@ -61,7 +61,7 @@ pub struct Spec<'a> {
     pub policies: Option<&'a str>,
     pub aia: Option<String>,
     pub crl_dp: Option<String>,
-    /// Raw extensions: (OID, DER value).
+    /// Raw extensions: (OID, DER value); an OID written with a leading `!` is critical.
     pub raw_ext: Vec<(&'a str, Vec<u8>)>,
 }
 
@@ -172,9 +172,13 @@ pub fn issue(spec: &Spec<'_>) -> Issued {
         raw_ext.push(("2.5.29.32", policies_ext(p)));
     }
     for (oid, der) in &raw_ext {
+        let (oid, critical) = match oid.strip_prefix('!') {
+            Some(o) => (o, true),
+            None => (*oid, false),
+        };
         let e = X509Extension::new_from_der(
             &Asn1Object::from_str(oid).unwrap(),
-            false,
+            critical,
             &Asn1OctetString::new_from_bytes(der).unwrap(),
         )
         .unwrap();

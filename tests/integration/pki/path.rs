@@ -329,3 +329,50 @@ async fn urls_inside_certificates_are_never_contacted() {
         other => panic!("something connected to the URL inside a certificate: {other:?}"),
     }
 }
+
+/// T24/D.5 38: an expired intermediate, a non-CA certificate used as an intermediate, and a
+/// leaf with an unknown critical extension each fail.
+#[tokio::test]
+async fn path_rule_violations_fail() {
+    use super::gen::{now, KeyKind, DAY};
+    use openssl::nid::Nid;
+    let w = world();
+    let s = store(&rsa_profile(""));
+    let ec = KeyKind::Ec(Nid::X9_62_PRIME256V1);
+
+    let old_int = issue(&Spec {
+        not_before: now() - 800 * DAY,
+        not_after: now() - DAY,
+        ..Spec::ca("Test Old CA", ec, Some(&w.rsa_root))
+    });
+    let leaf = issue(&Spec::leaf("Under Old CA", &old_int));
+    let v = s
+        .validate("t", &der(&leaf), &[der(&old_int)], SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(v.verdict, Verdict::Invalid);
+    let c = check(&v, "validity");
+    assert_eq!(c.result, CheckResult::Fail);
+    assert!(c.reason.contains("depth 1"), "{}", c.reason);
+
+    // `good` is an end-entity certificate: it cannot issue.
+    let under_leaf = issue(&Spec::leaf("Under A Leaf", &w.good));
+    let v = s
+        .validate("t", &der(&under_leaf), &[der(&w.good)], SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(v.verdict, Verdict::Invalid);
+    assert_eq!(result(&v, "anchor"), CheckResult::Fail);
+
+    let critical = issue(&Spec {
+        raw_ext: vec![("!1.3.6.1.4.1.99999.1", vec![0x05, 0x00])],
+        ..Spec::leaf("Unknown Critical", &w.rsa_int)
+    });
+    let v = validate(&s, "t", &critical).await;
+    assert_eq!(v.verdict, Verdict::Invalid);
+    assert!(
+        check(&v, "anchor").reason.contains("critical"),
+        "{:#?}",
+        v.report
+    );
+}
