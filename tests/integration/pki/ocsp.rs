@@ -257,29 +257,46 @@ fn read_http(c: &mut std::net::TcpStream) -> Vec<u8> {
     buf
 }
 
-/// tryLater (`30 03 0a 01 03`) is an outage: fail_closed refuses, fail_open accepts.
-#[tokio::test]
-async fn try_later_is_unavailable() {
+/// Serves `body` as an OCSP response to `n` requests; returns its URL and the thread.
+fn serve_static(body: &'static [u8], n: usize) -> (String, std::thread::JoinHandle<()>) {
     use std::io::Write;
-    let w = world();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", l.local_addr().unwrap());
     let server = std::thread::spawn(move || {
-        for _ in 0..2 {
+        for _ in 0..n {
             let (mut c, _) = l.accept().unwrap();
             read_http(&mut c);
-            let body = [0x30, 0x03, 0x0a, 0x01, 0x03];
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             c.write_all(head.as_bytes()).unwrap();
-            c.write_all(&body).unwrap();
+            c.write_all(body).unwrap();
         }
     });
+    (url, server)
+}
+
+/// tryLater (`30 03 0a 01 03`) is an outage: fail_closed refuses, fail_open accepts.
+#[tokio::test]
+async fn try_later_is_unavailable() {
+    let w = world();
+    let (url, server) = serve_static(&[0x30, 0x03, 0x0a, 0x01, 0x03], 2);
     let v = validate(&store(&profile(&url, "fail_closed", "")), "t", &w.good).await;
     assert_eq!(v.verdict, Verdict::Invalid);
     let v = validate(&store(&profile(&url, "fail_open", "")), "t", &w.good).await;
     assert_eq!(v.verdict, Verdict::Valid, "{:#?}", v.report);
+    server.join().unwrap();
+}
+
+/// Garbage is an answer we cannot accept, not an outage: refused even failing open.
+#[tokio::test]
+async fn garbage_response_is_refused_even_failing_open() {
+    let w = world();
+    let (url, server) = serve_static(b"\x30\x82\xff\xffnot DER at all", 1);
+    let v = validate(&store(&profile(&url, "fail_open", "")), "t", &w.good).await;
+    assert_eq!(v.verdict, Verdict::Invalid, "{:#?}", v.report);
+    assert!(check(&v, "revocation").reason.contains("DER"));
     server.join().unwrap();
 }
