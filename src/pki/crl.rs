@@ -10,7 +10,7 @@ use openssl::x509::{CrlStatus, X509Crl, X509Ref};
 use time::OffsetDateTime;
 
 use super::http;
-use super::ocsp::{fresh, RevStatus};
+use super::ocsp::{fresh, openssl_time_rfc3339, RevStatus};
 use super::profile::CrlSource;
 use super::report::RevocationSource;
 
@@ -174,7 +174,10 @@ pub async fn check(
             },
             CrlStatus::Revoked(r) => RevStatus::Revoked {
                 source: RevocationSource::Crl,
-                detail: format!("revoked at {} (CRL)", r.revocation_date()),
+                detail: format!(
+                    "revoked at {} (CRL)",
+                    openssl_time_rfc3339(&r.revocation_date().to_string())
+                ),
             },
             // removeFromCRL only appears in delta CRLs, which are refused above.
             CrlStatus::RemoveFromCrl(_) => {

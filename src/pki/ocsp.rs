@@ -19,7 +19,7 @@ use super::http;
 use super::ocsp_cache::{cache_key, CachedGood, OcspCache};
 use super::ocsp_ffi::{self, NonceCheck};
 use super::profile::OcspResponder;
-use super::report::RevocationSource;
+use super::report::{rfc3339, RevocationSource};
 
 /// Largest OCSP response we read: a response is a few KiB even with a certificate chain.
 const MAX_RESPONSE: usize = 256 * 1024;
@@ -72,6 +72,13 @@ pub fn fresh(
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// OpenSSL's printed time as RFC 3339 for the report (the text itself if unreadable).
+pub(crate) fn openssl_time_rfc3339(s: &str) -> String {
+    parse_openssl_time(s)
+        .map(rfc3339)
+        .unwrap_or_else(|| s.to_string())
+}
 
 /// Parses OpenSSL's printed time (`Nov  3 17:00:00 2026 GMT`, seconds possibly fractional):
 /// the safe API offers GeneralizedTime only as text.
@@ -227,7 +234,11 @@ fn judge(body: &[u8], request: &OcspRequest, id: &OcspCertId, q: &OcspQuery<'_>)
         OcspCertStatus::REVOKED => RevStatus::Revoked {
             source: RevocationSource::Ocsp,
             detail: match st.revocation_time {
-                Some(t) => format!("revoked at {t} (reason code {})", st.reason.as_raw()),
+                Some(t) => format!(
+                    "revoked at {} (reason code {})",
+                    openssl_time_rfc3339(&t.to_string()),
+                    st.reason.as_raw()
+                ),
                 None => "revoked".into(),
             },
         },

@@ -50,6 +50,11 @@ async fn crl_fallback_when_ocsp_is_down_and_revoked_by_crl() {
         (c.result, c.source),
         (CheckResult::Fail, Some(RevocationSource::Crl))
     );
+    assert!(
+        c.reason.contains("revoked at 2024-01-01T00:00:00Z"),
+        "{}",
+        c.reason
+    );
 }
 
 #[tokio::test]
