@@ -86,6 +86,9 @@ pub fn check_cert(args: CheckCertArgs) -> ExitCode {
         Err(e) => {
             // figment's own text can quote values; name the key only.
             let key = e.path.join(".");
+            if key.is_empty() || key == "trust" {
+                return usage_error("the configuration has no valid `trust` section");
+            }
             return usage_error(format!("the `trust` section is not valid (at `{key}`)"));
         }
     };

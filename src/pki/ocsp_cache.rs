@@ -72,10 +72,6 @@ impl OcspCache {
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 pub(crate) fn cache_key(leaf: &X509Ref, issuer: &X509Ref) -> Option<CacheKey> {

@@ -125,6 +125,11 @@ impl TrustStore {
         self.profiles.contains_key(name)
     }
 
+    /// How many `good` OCSP answers are cached (for metrics).
+    pub fn cached_ocsp_answers(&self) -> usize {
+        self.ocsp_cache.len()
+    }
+
     /// Whether the profile is marked `demo = true` (for a loud start-up log line).
     pub fn is_demo(&self, name: &str) -> bool {
         self.profiles.get(name).is_some_and(|p| p.demo)

@@ -183,6 +183,7 @@ async fn good_answer_cached_until_next_update() {
     let s = store(&profile(&r.url(), "fail_closed", ""));
     let v = validate(&s, "t", &w.good).await;
     assert_eq!(check(&v, "revocation").source, Some(RevocationSource::Ocsp));
+    assert_eq!(s.cached_ocsp_answers(), 1);
     r.stop();
     let v = validate(&s, "t", &w.good).await;
     assert_eq!(v.verdict, Verdict::Valid, "{:#?}", v.report);
