@@ -44,7 +44,27 @@ pub struct World {
 pub const SMART_POLICY_Q: &str = "1.3.6.1.4.1.10015.17.2";
 pub const ETSI_NCP_PLUS: &str = "0.4.0.2042.1.2";
 
+/// Removes worlds of earlier runs (a static is never dropped, so each run leaves its own);
+/// an hour's grace leaves a concurrently running test process alone.
+fn sweep_old_worlds(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if old && e.file_name().to_string_lossy().starts_with("pki-world-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn generate() -> World {
+    sweep_old_worlds(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
     let dir = tempfile::Builder::new()
         .prefix("pki-world-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
