@@ -14,6 +14,7 @@ pub mod flow;
 pub mod ids;
 pub mod means;
 pub mod simulate;
+pub mod pki;
 pub mod store;
 pub mod telemetry;
 pub mod token;

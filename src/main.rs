@@ -28,6 +28,9 @@ enum Command {
     },
     /// Run the server with the embedded demo configuration and a demo relying party.
     Demo(cli::DemoArgs),
+    /// Validate a certificate against a trust profile and print the report as JSON.
+    /// Exit 0 valid, 1 invalid, 2 usage or configuration error.
+    CheckCert(auth_eid::pki::cli::CheckCertArgs),
     /// The citizen's local card agent (loopback only, allow-listed web origins).
     Connector(auth_eid::connector::ConnectorArgs),
     /// Simulators for tests and demos.
@@ -56,5 +59,6 @@ fn main() -> ExitCode {
             SimulateWhat::Card(args) => auth_eid::simulate::card::run(args),
             SimulateWhat::SmartId(args) => auth_eid::simulate::smart_id::run(args),
         },
+        Command::CheckCert(args) => auth_eid::pki::cli::check_cert(args),
     }
 }

@@ -8,6 +8,7 @@ mod contract;
 mod delivery;
 mod flow_pages;
 mod logs;
+mod pki;
 mod session_updates;
 mod smart_id;
 mod store_conformance;

@@ -1,0 +1,193 @@
+//! CRLs as the fallback after OCSP: configured URLs or files only, signed by the certificate's
+//! issuer, fresh at the validation time, full-scope (no issuingDistributionPoint, no delta),
+//! cached per source until nextUpdate.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openssl::x509::{CrlStatus, X509Crl, X509Ref};
+use time::OffsetDateTime;
+
+use super::http;
+use super::ocsp::{fresh, openssl_time_rfc3339, RevStatus};
+use super::profile::CrlSource;
+use super::report::RevocationSource;
+
+/// Largest CRL we download or read. National CRLs run to several MiB.
+const MAX_CRL: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CrlError {
+    #[error("not a CRL (DER or PEM)")]
+    Malformed,
+}
+
+/// Parses a DER or PEM CRL.
+pub fn parse_crl(bytes: &[u8]) -> Result<X509Crl, CrlError> {
+    X509Crl::from_der(bytes)
+        .or_else(|_| X509Crl::from_pem(bytes))
+        .map_err(|_| CrlError::Malformed)
+}
+
+/// A parsed CRL with the facts we need about it.
+struct Loaded {
+    crl: X509Crl,
+    this_update: OffsetDateTime,
+    next_update: Option<OffsetDateTime>,
+    /// Carries issuingDistributionPoint or deltaCRLIndicator: partial scope, not usable.
+    partial: bool,
+}
+
+fn load(bytes: &[u8]) -> Result<Loaded, CrlError> {
+    let crl = parse_crl(bytes)?;
+    let der = crl.to_der().map_err(|_| CrlError::Malformed)?;
+    let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|_| CrlError::Malformed)?;
+    let partial = parsed.extensions().iter().any(|e| {
+        let oid = e.oid.to_id_string();
+        oid == "2.5.29.28" || oid == "2.5.29.27"
+    });
+    Ok(Loaded {
+        this_update: parsed.last_update().to_datetime(),
+        next_update: parsed.next_update().map(|t| t.to_datetime()),
+        partial,
+        crl,
+    })
+}
+
+/// CRLs by source, kept while fresh.
+#[derive(Default)]
+pub struct CrlCache {
+    map: Mutex<HashMap<CrlSource, Arc<Loaded>>>,
+}
+
+impl std::fmt::Debug for CrlCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.lock().map(|m| m.len()).unwrap_or(0);
+        f.debug_struct("CrlCache").field("entries", &n).finish()
+    }
+}
+
+impl CrlCache {
+    fn get(&self, src: &CrlSource, at: OffsetDateTime, skew: Duration) -> Option<Arc<Loaded>> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(src)
+            .filter(|l| fresh(l.this_update, l.next_update, at, skew).is_ok())
+            .cloned()
+    }
+
+    fn put(&self, src: CrlSource, l: Arc<Loaded>) {
+        // Only sources from the configuration are keys, so the map is bounded by it.
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(src, l);
+    }
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    src: &CrlSource,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    match src {
+        CrlSource::File(p) => {
+            let p = p.clone();
+            tokio::task::spawn_blocking(move || std::fs::read(p))
+                .await
+                .map_err(|_| "CRL file read was interrupted".to_string())?
+                .map_err(|e| format!("CRL file cannot be read ({})", e.kind()))
+        }
+        CrlSource::Url(u) => {
+            let req = client.get(u.clone()).timeout(timeout);
+            http::fetch_limited(req, MAX_CRL, "CRL server").await
+        }
+    }
+}
+
+/// Time and bounds of one check.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub at: OffsetDateTime,
+    pub timeout: Duration,
+    pub skew: Duration,
+}
+
+/// Consults every configured CRL issued by `issuer` (name and signature); the first usable one
+/// answers. Sources of other issuers are skipped without being fetched when cached.
+pub async fn check(
+    client: &reqwest::Client,
+    cache: &CrlCache,
+    sources: &[CrlSource],
+    leaf: &X509Ref,
+    issuer: &X509Ref,
+    limits: &Limits,
+) -> RevStatus {
+    let Limits { at, timeout, skew } = *limits;
+    let Ok(issuer_key) = issuer.public_key() else {
+        return RevStatus::Invalid("the issuer's public key is unreadable".into());
+    };
+    let mut problems = Vec::new();
+    for src in sources {
+        let loaded = match cache.get(src, at, skew) {
+            Some(l) => l,
+            None => match fetch(client, src, timeout).await {
+                Ok(bytes) => match load(&bytes) {
+                    Ok(l) => Arc::new(l),
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", src.describe()));
+                        continue;
+                    }
+                },
+                Err(why) => {
+                    problems.push(why);
+                    continue;
+                }
+            },
+        };
+        let same_issuer = loaded
+            .crl
+            .issuer_name()
+            .try_cmp(issuer.subject_name())
+            .is_ok_and(|o| o.is_eq());
+        if !same_issuer {
+            continue;
+        }
+        if !loaded.crl.verify(&issuer_key).unwrap_or(false) {
+            problems.push(format!("{}: signature is not the issuer's", src.describe()));
+            continue;
+        }
+        if loaded.partial {
+            problems.push(format!("{}: partial-scope or delta CRL", src.describe()));
+            continue;
+        }
+        if let Err(why) = fresh(loaded.this_update, loaded.next_update, at, skew) {
+            problems.push(format!("{}: {why}", src.describe()));
+            continue;
+        }
+        if loaded.next_update.is_some() {
+            cache.put(src.clone(), loaded.clone());
+        }
+        return match loaded.crl.get_by_serial(leaf.serial_number()) {
+            CrlStatus::NotRevoked => RevStatus::Good {
+                source: RevocationSource::Crl,
+                this_update: loaded.this_update,
+                next_update: loaded.next_update,
+            },
+            CrlStatus::Revoked(r) => RevStatus::Revoked {
+                source: RevocationSource::Crl,
+                detail: format!(
+                    "revoked at {} (CRL)",
+                    openssl_time_rfc3339(&r.revocation_date().to_string())
+                ),
+            },
+            // removeFromCRL only appears in delta CRLs, which are refused above.
+            CrlStatus::RemoveFromCrl(_) => {
+                RevStatus::Invalid("unexpected removeFromCRL entry".into())
+            }
+        };
+    }
+    if problems.is_empty() {
+        RevStatus::Unavailable("no configured CRL is issued by this certificate's issuer".into())
+    } else {
+        RevStatus::Unavailable(format!("no usable CRL: {}", problems.join("; ")))
+    }
+}

@@ -1,0 +1,28 @@
+//! Certificate validation for both means: trust profiles (`[trust.<name>]`), path validation
+//! with OpenSSL's verifier, OCSP/CRL revocation, the `ValidationReport`, and the identity a
+//! certificate names. No Rocket types here.
+//!
+//! The entry point: [`TrustStore::load`] once at start-up, then [`TrustStore::validate`] per
+//! authentication.
+
+mod certcache;
+mod checks;
+pub mod cli;
+pub mod config;
+mod crl;
+mod http;
+pub mod identity;
+mod ocsp;
+mod ocsp_cache;
+mod ocsp_ffi;
+mod path;
+mod profile;
+pub mod report;
+mod store;
+
+pub use config::{OcspResponderConfig, OneOrAll, RevocationPolicy, TrustProfileConfig};
+pub use identity::{identity_from_der, CertIdentity, IdentityError};
+pub use report::{
+    CertSummary, Check, CheckResult, RevocationSource, ValidationReport, Verdict, SCHEMA_VERSION,
+};
+pub use store::{PkiError, TrustStore, Validation};

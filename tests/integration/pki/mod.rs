@@ -1,0 +1,35 @@
+//! Tests of `auth_eid::pki` against a test PKI generated at test time and a real
+//! `openssl ocsp` responder.
+
+mod cli;
+mod config;
+mod crl;
+mod gen;
+mod ocsp;
+mod path;
+mod responder;
+mod world;
+
+use std::time::SystemTime;
+
+use auth_eid::pki::{Check, CheckResult, TrustStore, Validation};
+
+/// The named check of a report; panics (test failure) when it is missing.
+pub fn check<'a>(v: &'a Validation, name: &str) -> &'a Check {
+    v.report
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no `{name}` check in {:#?}", v.report))
+}
+
+pub fn result(v: &Validation, name: &str) -> CheckResult {
+    check(v, name).result
+}
+
+pub async fn validate(store: &TrustStore, profile: &str, leaf: &gen::Issued) -> Validation {
+    store
+        .validate(profile, &gen::der(leaf), &[], SystemTime::now())
+        .await
+        .expect("known profile")
+}
