@@ -129,6 +129,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub store: StoreSettings,
+    /// Trust profiles, loaded and parsed once.
+    pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
     pub base_dir: PathBuf,
 }
@@ -318,6 +320,38 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     let card = means::card(&raw.means.card, &mut errors);
     let smart_id = means::smart_id(&raw.means.smart_id, base_dir, production, &mut errors);
 
+    let trust = crate::pki::TrustStore::load(&raw.trust, base_dir, production)
+        .map_err(|e| errors.extend(e))
+        .ok();
+    if let Some(trust) = &trust {
+        let wanted = [
+            (card.enabled, "means.card.auth_profile", &card.auth_profile),
+            (card.enabled, "means.card.rrn_profile", &card.rrn_profile),
+            (
+                smart_id.enabled,
+                "means.smart_id.trust_profile",
+                &smart_id.trust_profile,
+            ),
+        ];
+        for (enabled, key, profile) in wanted {
+            if enabled && !trust.has_profile(profile) {
+                errors.push(ConfigError::key(
+                    key,
+                    format!("names trust profile `{profile}`, which [trust] does not define"),
+                ));
+            }
+        }
+        if smart_id.enabled
+            && trust.has_profile(&smart_id.trust_profile)
+            && trust.is_demo(&smart_id.trust_profile) != smart_id.demo_environment
+        {
+            errors.push(ConfigError::key(
+                "means.smart_id.trust_profile",
+                "demo and live never mix: a demo environment needs a profile with demo = true, live one without",
+            ));
+        }
+    }
+
     let f = &raw.flow;
     if f.ttl_seconds == 0 || f.ttl_seconds > 3600 {
         errors.push(ConfigError::key(
@@ -360,12 +394,26 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (Some(public_url), Some(internal_url), Ok(address), Some(signing), Some(encryption)) =
-        (public_url, internal_url, address, signing, encryption)
+    let (
+        Some(public_url),
+        Some(internal_url),
+        Ok(address),
+        Some(signing),
+        Some(encryption),
+        Some(trust),
+    ) = (
+        public_url,
+        internal_url,
+        address,
+        signing,
+        encryption,
+        trust,
+    )
     else {
         unreachable!("every None above pushed an error");
     };
     Ok(Config {
+        trust: std::sync::Arc::new(trust),
         mode: raw.mode,
         public_url,
         internal_url,

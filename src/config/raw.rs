@@ -34,6 +34,9 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub store: RawStore,
+    /// `[trust.<profile>]`: anchors, intermediates, revocation and rules (see docs/pki.md).
+    #[serde(default)]
+    pub trust: BTreeMap<String, crate::pki::TrustProfileConfig>,
 }
 
 #[derive(Deserialize)]
