@@ -24,7 +24,8 @@ use openssl::sign::Signer;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-const BODY: &[u8] = br#"{"attributes":["email","name"],"continuation":"https://comm.example/ui?session=5e09"}"#;
+const BODY: &[u8] =
+    br#"{"attributes":["email","name"],"continuation":"https://comm.example/ui?session=5e09"}"#;
 
 fn config() -> Config {
     let text = format!(
@@ -51,7 +52,11 @@ name = "An Peeters"
         auth_eid::demo_keys::SIGNING_PRIVATE,
         auth_eid::demo_keys::RECEIVER_PUBLIC
     );
-    Config::from_figment(Figment::from(Toml::string(&text)), std::path::Path::new(".")).unwrap()
+    Config::from_figment(
+        Figment::from(Toml::string(&text)),
+        std::path::Path::new("."),
+    )
+    .unwrap()
 }
 
 fn service(config: &Config) -> FlowService {
@@ -65,16 +70,28 @@ async fn issue(flows: &FlowService) -> String {
     let id = FlowId::parse(url.rsplit('/').next().unwrap()).unwrap();
     let opened = flows.open(&id, None).await.unwrap();
     let cookie = opened.new_cookie.unwrap();
-    let proof = BrowserProof { cookie: Some(&cookie), csrf: Some(&opened.view.csrf) };
-    flows.choose_means(&id, &proof, MeansId::Test).await.unwrap();
+    let proof = BrowserProof {
+        cookie: Some(&cookie),
+        csrf: Some(&opened.view.csrf),
+    };
+    flows
+        .choose_means(&id, &proof, MeansId::Test)
+        .await
+        .unwrap();
     let identity = flows.catalog().test_identity().clone();
-    let outcome = MeansOutcome::Verified { means: MeansId::Test, identity, report: None };
+    let outcome = MeansOutcome::Verified {
+        means: MeansId::Test,
+        identity,
+        report: None,
+    };
     flows.complete(&id, &proof, outcome).await.unwrap()
 }
 
 fn raw_rsa_sign(key: &PKey<openssl::pkey::Private>) -> Vec<u8> {
     let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
-    signer.update(b"a JWS signing input of about the usual size").unwrap();
+    signer
+        .update(b"a JWS signing input of about the usual size")
+        .unwrap();
     signer.sign_to_vec().unwrap()
 }
 
@@ -84,12 +101,23 @@ fn benches(c: &mut Criterion) {
     let flows = service(&config);
     let issuer = TokenIssuer::new(&config.signing, &config.encryption).unwrap();
     let key = PKey::private_key_from_pem(auth_eid::demo_keys::SIGNING_PRIVATE.as_bytes()).unwrap();
-    let outcome = Outcome::Success { attributes: [("email".into(), "an@example.org".into())].into(), session_url: None };
+    let outcome = Outcome::Success {
+        attributes: [("email".into(), "an@example.org".into())].into(),
+        session_url: None,
+    };
 
-    c.bench_function("start_authentication (domain)", |b| b.iter(|| rt.block_on(flows.start(black_box(BODY))).unwrap()));
-    c.bench_function("issue result (bind, choose, complete)", |b| b.iter(|| rt.block_on(issue(&flows))));
-    c.bench_function("token only (sign + encrypt)", |b| b.iter(|| issuer.issue(black_box(&outcome), 1).unwrap()));
-    c.bench_function("floor: raw RSA-2048 SHA-256 signature", |b| b.iter(|| raw_rsa_sign(black_box(&key))));
+    c.bench_function("start_authentication (domain)", |b| {
+        b.iter(|| rt.block_on(flows.start(black_box(BODY))).unwrap())
+    });
+    c.bench_function("issue result (bind, choose, complete)", |b| {
+        b.iter(|| rt.block_on(issue(&flows)))
+    });
+    c.bench_function("token only (sign + encrypt)", |b| {
+        b.iter(|| issuer.issue(black_box(&outcome), 1).unwrap())
+    });
+    c.bench_function("floor: raw RSA-2048 SHA-256 signature", |b| {
+        b.iter(|| raw_rsa_sign(black_box(&key)))
+    });
 
     // The summary: each figure as a ratio to the floor, measured now.
     let per = |n: u32, f: &mut dyn FnMut()| {
@@ -99,14 +127,19 @@ fn benches(c: &mut Criterion) {
         }
         t.elapsed() / n
     };
-    let start = per(20_000, &mut || drop(rt.block_on(flows.start(BODY)).unwrap()));
+    let start = per(20_000, &mut || {
+        drop(rt.block_on(flows.start(BODY)).unwrap())
+    });
     let full = per(300, &mut || drop(rt.block_on(issue(&flows))));
     let sign = per(300, &mut || drop(raw_rsa_sign(&key)));
     println!("\nsummary (single thread, memory store):");
     println!("  start_authentication        {:>9.1} us", micros(start));
     println!("  issue result, whole flow    {:>9.1} us", micros(full));
     println!("  floor: RSA-2048 signature   {:>9.1} us", micros(sign));
-    println!("  issuance / signature        {:>9.2} x", full.as_secs_f64() / sign.as_secs_f64());
+    println!(
+        "  issuance / signature        {:>9.2} x",
+        full.as_secs_f64() / sign.as_secs_f64()
+    );
 }
 
 fn micros(d: Duration) -> f64 {
