@@ -5,5 +5,7 @@ mod support;
 mod contract;
 mod delivery;
 mod flow_pages;
+mod multi_instance;
+mod multi_instance_process;
 mod session_updates;
 mod store_conformance;

@@ -38,6 +38,8 @@ pub struct Options {
     pub redis_url: Option<String>,
     /// `[server] shutdown_grace_seconds`.
     pub grace_seconds: u64,
+    /// `[delivery] timeout_seconds` (the outbox lease is this plus 5 s).
+    pub delivery_timeout_seconds: u64,
 }
 
 impl Default for Options {
@@ -51,13 +53,19 @@ impl Default for Options {
             store: StoreKind::Memory,
             redis_url: None,
             grace_seconds: 2,
+            delivery_timeout_seconds: 2,
         }
     }
 }
 
-pub struct TestApp {
+/// Talks to one plugin instance (in this process or not) like the core and a browser do.
+pub struct Client {
     pub base: String,
     pub keys: &'static KeySet,
+}
+
+pub struct TestApp {
+    client: Client,
     /// The server's store; for Redis a second handle on the same keys.
     pub store: Arc<dyn FlowStore>,
     memory: Option<Arc<MemoryStore>>,
@@ -65,6 +73,13 @@ pub struct TestApp {
     shutdown: rocket::Shutdown,
     /// A redis-server started for this app alone; stopped after the app (field order).
     _redis: Option<RedisServer>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Drop for TestApp {
@@ -111,7 +126,7 @@ attr_url = {attr_allow}
 ttl_seconds = {ttl}
 session_updates = {su}
 [delivery]
-timeout_seconds = 2
+timeout_seconds = {delivery_timeout}
 retry_for_seconds = 60
 initial_backoff_ms = 100
 max_backoff_seconds = 1
@@ -129,6 +144,7 @@ evil = "<script>alert(1)</script>\"'&"
         ttl = o.ttl_seconds,
         su = o.session_updates,
         grace = o.grace_seconds,
+        delivery_timeout = o.delivery_timeout_seconds,
         extra = o.extra_toml,
     )
 }
@@ -168,8 +184,10 @@ impl TestApp {
         let shutdown = rocket.shutdown();
         tokio::spawn(rocket.launch());
         let app = TestApp {
-            base: format!("http://127.0.0.1:{port}"),
-            keys: options.keys,
+            client: Client {
+                base: format!("http://127.0.0.1:{port}"),
+                keys: options.keys,
+            },
             store,
             memory,
             redis_url,
@@ -221,7 +239,9 @@ impl TestApp {
             .build()
             .unwrap()
     }
+}
 
+impl Client {
     pub async fn start(&self, body: &Value) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}/start_authentication", self.base))

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod keys;
+pub mod process;
 pub mod receiver;
 
 pub use app::{Options, TestApp};
