@@ -268,4 +268,95 @@ mod tests {
             assert!((50..=ceiling.max(50)).contains(&b), "{attempts}: {b}");
         }
     }
+
+    use crate::ids::FlowId;
+    use crate::store::memory::MemoryStore;
+
+    fn settings(timeout: Duration) -> DeliverySettings {
+        DeliverySettings {
+            timeout,
+            retry_for: Duration::from_secs(60),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// A memory store holding one outbox entry for `url`.
+    async fn outbox_with(url: &str, give_up_at: Millis) -> Arc<MemoryStore> {
+        let store = Arc::new(MemoryStore::new(10));
+        let id = FlowId::new();
+        let now = now_millis();
+        store.create_flow(&id, "{}", now + 60_000).await.unwrap();
+        let entry = OutboxEntry {
+            id: id.to_string(),
+            url: url.into(),
+            body: "eyJ.token".into(),
+            attempts: 0,
+            due_at: now.saturating_sub(10),
+            give_up_at,
+        };
+        assert!(store.update_flow(&id, 1, "{}", Some(&entry)).await.unwrap());
+        store
+    }
+
+    #[tokio::test]
+    async fn an_entry_past_its_give_up_time_is_dropped_unsent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/r", listener.local_addr().unwrap());
+        // The memory store still hands it out: it sweeps at most once a second.
+        let store = outbox_with(&url, now_millis().saturating_sub(1)).await;
+        let worker = DeliveryWorker::new(
+            store.clone(),
+            settings(Duration::from_secs(1)),
+            Arc::default(),
+        )
+        .unwrap();
+        assert_eq!(worker.pass().await, 1);
+        assert!(listener.accept().is_err(), "nothing was sent");
+        assert_eq!(
+            store.next_delivery_due().await.unwrap(),
+            None,
+            "and it is gone"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_shutdown_a_hanging_post_is_handed_back_after_the_grace() {
+        // Accepts and never answers: the POST hangs for its 30 s timeout.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/r", listener.local_addr().unwrap());
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        let store = outbox_with(&url, now_millis() + 60_000).await;
+        let worker = DeliveryWorker::new(
+            store.clone(),
+            settings(Duration::from_secs(30)),
+            Arc::default(),
+        )
+        .unwrap();
+        let began = std::time::Instant::now();
+        let shutdown = tokio::time::sleep(Duration::from_millis(300));
+        worker.run(shutdown, Duration::from_millis(200)).await;
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        // Leased for 35 s when claimed; handed back, it is claimable at once, unchanged.
+        let again = store
+            .claim_deliveries(now_millis(), Duration::from_secs(1), 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(
+            (again[0].attempts, again[0].body.as_str()),
+            (0, "eyJ.token")
+        );
+        hold.abort();
+    }
 }
