@@ -7,5 +7,6 @@ mod delivery;
 mod flow_pages;
 mod multi_instance;
 mod multi_instance_process;
+mod multi_instance_tls;
 mod session_updates;
 mod store_conformance;

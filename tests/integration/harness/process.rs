@@ -25,6 +25,15 @@ impl PluginProcess {
     /// Starts `auth-eid serve` with the harness configuration on a free port and waits until
     /// it answers `/health/live`.
     pub async fn start(options: &Options, redis_url: Option<&str>) -> PluginProcess {
+        Self::start_with_env(options, redis_url, &[]).await
+    }
+
+    /// As `start`, with extra environment variables for the process.
+    pub async fn start_with_env(
+        options: &Options,
+        redis_url: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> PluginProcess {
         let port = free_port();
         let config =
             std::env::temp_dir().join(format!("auth-eid-test-{}-{port}.toml", std::process::id()));
@@ -34,6 +43,7 @@ impl PluginProcess {
             .arg("--config")
             .arg(&config)
             .env("AUTH_EID_LOG__LEVEL", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
