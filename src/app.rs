@@ -75,7 +75,10 @@ pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
 async fn open_store(config: &Config) -> Result<Arc<dyn FlowStore>, AppError> {
     let max_flows = config.flow.max_live_flows;
     match store::open(&config.store, max_flows).await {
-        Ok(store) => Ok(store),
+        Ok(store) => {
+            tracing::info!(store = ?config.store, "flow store ready");
+            Ok(store)
+        }
         Err(StoreError::Unavailable(reason)) if config.store.kind == StoreKind::Redis => {
             tracing::warn!(error = %reason, "redis is unreachable at start-up: starting unready, connecting when it answers");
             let store = store::redis::RedisStore::new_lazy(&config.store, max_flows)?;
