@@ -65,7 +65,13 @@ async fn receiver_down_30s_and_an_instance_killed_with_claimed_entries_lose_noth
     let hole = Blackhole::start(port).await;
     let down_since = Instant::now();
 
-    let mut a = PluginProcess::start(&options(&redis, port), Some(&redis.url())).await;
+    // POSTs hang for 5 s (lease 10 s): A still holds every entry after walking ten flows,
+    // even on a slow machine.
+    let slow_posts = || Options {
+        delivery_timeout_seconds: 5,
+        ..options(&redis, port)
+    };
+    let mut a = PluginProcess::start(&slow_posts(), Some(&redis.url())).await;
     for i in 0..10 {
         let client_url = a
             .start_ok(&["email"], Some(&slot_url(port, &format!("a{i}"))))
@@ -83,7 +89,7 @@ async fn receiver_down_30s_and_an_instance_killed_with_claimed_entries_lose_noth
     a.kill();
 
     // B carries on: more flows complete while the receiver is still down.
-    let b = TestApp::spawn(options(&redis, port)).await;
+    let b = TestApp::spawn(slow_posts()).await;
     for i in 0..10 {
         let client_url = b
             .start_ok(&["email"], Some(&slot_url(port, &format!("b{i}"))))
