@@ -112,6 +112,11 @@ pub fn build_with_store(
 ) -> Result<Rocket<Build>, AppError> {
     if config.server.cookie_secret.is_none() {
         tracing::warn!("server.cookie_secret is not set: flow cookies end with this process and are not shared between instances");
+        if config.store.kind == StoreKind::Redis {
+            // Shared flows but per-instance cookie keys: every browser step that lands on
+            // another instance is refused as a stranger.
+            tracing::warn!("store.kind = \"redis\" without server.cookie_secret: instances behind one load balancer will refuse each other's browsers");
+        }
     }
     if config.test_means.enabled {
         tracing::warn!("the test means is enabled: anyone can complete a flow with fixed attributes (demo only)");
