@@ -1,17 +1,18 @@
 //! Builds the Rocket application from a validated configuration.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rocket::config::{Ident, LogLevel, SecretKey, Shutdown};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use crate::config::{Config, StoreKind};
 use crate::delivery::DeliveryWorker;
 use crate::flow::FlowService;
-use crate::store::memory::MemoryStore;
-use crate::store::FlowStore;
+use crate::store::{self, FlowStore, StoreError};
 use crate::token::TokenError;
 use crate::web::{self, browser::WebSettings, headers, pages::Pages};
 
@@ -25,8 +26,8 @@ pub enum AppError {
     Pages(#[from] web::pages::PagesError),
     #[error("delivery client: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("store.kind = \"redis\" is not available in this build yet")]
-    StoreKind,
+    #[error("flow store: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl From<rocket::Error> for AppError {
@@ -48,10 +49,12 @@ fn rocket_config(config: &Config) -> rocket::Config {
         log_level: LogLevel::Critical,
         ident: Ident::none(),
         cli_colors: false,
+        // SIGTERM (the default signal set) and Ctrl-C: stop accepting, then in-flight
+        // requests get `grace`, then open connections `mercy`, then they are cut.
         shutdown: Shutdown {
             ctrlc: true,
-            grace: 5,
-            mercy: 5,
+            grace: config.server.shutdown_grace.as_secs() as u32,
+            mercy: config.server.shutdown_mercy.as_secs() as u32,
             ..Shutdown::default()
         },
         ..rocket::Config::default()
@@ -60,11 +63,46 @@ fn rocket_config(config: &Config) -> rocket::Config {
 
 /// The plugin server with the store its configuration names.
 pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
-    let store: Arc<dyn FlowStore> = match config.store.kind {
-        StoreKind::Memory => Arc::new(MemoryStore::new(config.flow.max_live_flows)),
-        StoreKind::Redis => return Err(AppError::StoreKind),
-    };
+    let store = open_store(&config).await?;
     build_with_store(config, store)
+}
+
+/// With Redis down at start-up the server starts anyway, unready: `/health/ready` and the
+/// requests that need the store answer 503 until Redis answers, and the store connects by
+/// itself then. A restart loop (exit, restart, exit) would give the same 503s with less
+/// information, and every instance of a fleet would die together during a Redis outage.
+/// A configuration error (an unusable URL) still stops the start.
+async fn open_store(config: &Config) -> Result<Arc<dyn FlowStore>, AppError> {
+    let max_flows = config.flow.max_live_flows;
+    match store::open(&config.store, max_flows).await {
+        Ok(store) => {
+            tracing::info!(store = ?config.store, "flow store ready");
+            Ok(store)
+        }
+        Err(StoreError::Unavailable(reason)) if config.store.kind == StoreKind::Redis => {
+            tracing::warn!(error = %reason, "redis is unreachable at start-up: starting unready, connecting when it answers");
+            let store = store::redis::RedisStore::new_lazy(&config.store, max_flows)?;
+            Ok(Arc::new(store))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the server is shutting down: `/health/ready` then answers 503, so a load
+/// balancer stops sending new work while in-flight requests finish.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The plugin server on a given store: routes, state, fairings, and the delivery worker.
@@ -74,6 +112,11 @@ pub fn build_with_store(
 ) -> Result<Rocket<Build>, AppError> {
     if config.server.cookie_secret.is_none() {
         tracing::warn!("server.cookie_secret is not set: flow cookies end with this process and are not shared between instances");
+        if config.store.kind == StoreKind::Redis {
+            // Shared flows but per-instance cookie keys: every browser step that lands on
+            // another instance is refused as a stranger.
+            tracing::warn!("store.kind = \"redis\" without server.cookie_secret: instances behind one load balancer will refuse each other's browsers");
+        }
     }
     if config.test_means.enabled {
         tracing::warn!("the test means is enabled: anyone can complete a flow with fixed attributes (demo only)");
@@ -89,20 +132,44 @@ pub fn build_with_store(
     };
     let hsts = web.secure;
     let address = format!("{}:{}", config.server.address, config.server.port);
+    let grace = config.server.shutdown_grace;
+    let mercy = config.server.shutdown_mercy;
+    let lifecycle = Arc::new(Lifecycle::default());
+    let draining = lifecycle.clone();
+    // The worker's task, so shutdown can wait for it to finish or hand its entries back.
+    let worker_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+    let worker_slot = worker_task.clone();
 
     Ok(rocket::custom(rocket_config(&config))
         .manage(flows)
         .manage(pages)
         .manage(web)
+        .manage(lifecycle)
         .attach(headers::SecurityHeaders { hsts })
         .attach(headers::RequestLog)
         .attach(AdHoc::on_liftoff("delivery worker", move |rocket| {
             Box::pin(async move {
                 let shutdown = rocket.shutdown();
-                tokio::spawn(worker.run(async move {
-                    shutdown.await;
-                }));
+                let task = tokio::spawn(worker.run(shutdown, grace));
+                *worker_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
                 tracing::info!(%address, "auth-eid listening");
+            })
+        }))
+        // Rocket has stopped accepting connections when this runs; its grace and mercy
+        // timers are already running, so waiting here does not lengthen the shutdown.
+        .attach(AdHoc::on_shutdown("drain", move |_| {
+            Box::pin(async move {
+                draining.start_draining();
+                tracing::info!(
+                    grace_seconds = grace.as_secs(),
+                    "shutting down: not ready, finishing in-flight requests and deliveries"
+                );
+                let task = worker_task.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(task) = task {
+                    if tokio::time::timeout(grace + mercy, task).await.is_err() {
+                        tracing::warn!("delivery worker did not stop in time");
+                    }
+                }
             })
         }))
         .mount("/", web::routes())

@@ -4,6 +4,7 @@
 mod keys;
 mod means;
 pub mod raw;
+mod server_store;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +21,7 @@ use figment::Figment;
 pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
+pub use server_store::{redact_url, ServerSettings, StoreSettings};
 
 use crate::attributes::AttributeTag;
 use crate::urls::{AllowList, HttpUrl, UrlPrefix};
@@ -71,14 +73,6 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 #[derive(Debug, Clone)]
-pub struct ServerSettings {
-    pub address: IpAddr,
-    pub port: u16,
-    /// 64 bytes for Rocket's private cookies; `None` means a random key per start.
-    pub cookie_secret: Option<Vec<u8>>,
-}
-
-#[derive(Debug, Clone)]
 pub struct FlowSettings {
     pub ttl: Duration,
     pub max_live_flows: usize,
@@ -99,15 +93,6 @@ pub struct DeliverySettings {
 pub struct TestMeansSettings {
     pub enabled: bool,
     pub attributes: BTreeMap<AttributeTag, String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct StoreSettings {
-    pub kind: StoreKind,
-    pub url: Option<String>,
-    pub key_prefix: String,
-    pub pool_size: usize,
-    pub timeout: Duration,
 }
 
 /// The validated configuration.
@@ -378,12 +363,8 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             "timeouts and backoffs must be positive",
         ));
     }
-    if raw.store.kind == StoreKind::Redis && raw.store.url.is_none() {
-        errors.push(ConfigError::key(
-            "store.url",
-            "is required when store.kind = \"redis\"",
-        ));
-    }
+    let store = server_store::store(raw.store, &mut errors);
+    let shutdown = server_store::shutdown(&raw.server, &mut errors);
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
         errors.push(ConfigError::key(
             "log.level",
@@ -421,6 +402,8 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             address,
             port: raw.server.port,
             cookie_secret,
+            shutdown_grace: shutdown.0,
+            shutdown_mercy: shutdown.1,
         },
         signing,
         encryption,
@@ -447,13 +430,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         smart_id,
         log_format: raw.log.format,
         log_level: raw.log.level,
-        store: StoreSettings {
-            kind: raw.store.kind,
-            url: raw.store.url,
-            key_prefix: raw.store.key_prefix,
-            pool_size: raw.store.pool_size,
-            timeout: Duration::from_millis(raw.store.timeout_ms),
-        },
+        store,
         base_dir: base_dir.to_path_buf(),
     })
 }

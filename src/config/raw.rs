@@ -47,6 +47,10 @@ pub struct RawServer {
     /// Base64 of 64 random bytes: the key of the private flow cookie. Instances behind one load
     /// balancer share it. Absent: a random key per start (cookies die with the process).
     pub cookie_secret: Option<String>,
+    /// After SIGTERM/Ctrl-C, seconds in-flight requests and deliveries may still run.
+    pub shutdown_grace_seconds: u64,
+    /// Then seconds open connections get to close before they are cut.
+    pub shutdown_mercy_seconds: u64,
 }
 
 impl Default for RawServer {
@@ -55,6 +59,8 @@ impl Default for RawServer {
             address: "127.0.0.1".into(),
             port: 8000,
             cookie_secret: None,
+            shutdown_grace_seconds: 5,
+            shutdown_mercy_seconds: 2,
         }
     }
 }

@@ -10,6 +10,7 @@ use rocket::serde::json::{json, Json};
 use rocket::State;
 use tracing::Instrument;
 
+use crate::app::Lifecycle;
 use crate::contract::StartAuthResponse;
 use crate::flow::{FlowError, FlowService};
 use crate::store::StoreError;
@@ -158,16 +159,27 @@ pub fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "live"}))
 }
 
+/// 200 only while the store answers and no shutdown is in progress; the reason is one word
+/// for the operator, never a connection detail.
 #[rocket::get("/health/ready")]
-pub async fn ready(flows: &State<Arc<FlowService>>) -> (Status, Json<serde_json::Value>) {
+pub async fn ready(
+    flows: &State<Arc<FlowService>>,
+    lifecycle: &State<Arc<Lifecycle>>,
+) -> (Status, Json<serde_json::Value>) {
+    let unavailable = |reason: &str| {
+        (
+            Status::ServiceUnavailable,
+            Json(json!({"status": "unavailable", "reason": reason})),
+        )
+    };
+    if lifecycle.is_draining() {
+        return unavailable("shutting down");
+    }
     match flows.store().ping().await {
         Ok(()) => (Status::Ok, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (
-                Status::ServiceUnavailable,
-                Json(json!({"status": "unavailable", "reason": "store unreachable"})),
-            )
+            unavailable("store unreachable")
         }
     }
 }

@@ -6,8 +6,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use crate::harness::app::{location, result_of, Opened, CONTINUATION};
+use crate::harness::for_each_store;
 use crate::harness::receiver::Receiver;
 use crate::harness::{free_port, keys, Options, TestApp};
+use auth_eid::config::StoreKind;
+
+for_each_store! {
+    result_by_redirect_rsa,
+    result_by_redirect_ec,
+    result_by_attr_url_for_rsa_and_ec,
+    cancel_delivers_a_signed_failed_token,
+    jti_is_unique_and_client_urls_differ,
+    bad_start_requests_are_4xx_with_json,
+    allow_list_bypass_attempts_are_refused,
+}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -46,8 +58,9 @@ fn assert_contract(opened: &Opened, kind: &str, status: &str) {
     assert_eq!(c["jti"].as_str().map(str::len), Some(22));
 }
 
-async fn redirect_flow(kind: &'static str) {
+async fn redirect_flow(kind: &'static str, store: StoreKind) {
     let app = TestApp::spawn(Options {
+        store,
         keys: if kind == "RSA" {
             keys::rsa()
         } else {
@@ -97,22 +110,20 @@ async fn redirect_flow(kind: &'static str) {
     assert!(!session_url.contains(id), "session id is not the flow id");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn result_by_redirect_rsa() {
-    redirect_flow("RSA").await;
+async fn result_by_redirect_rsa(store: StoreKind) {
+    redirect_flow("RSA", store).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn result_by_redirect_ec() {
-    redirect_flow("EC").await;
+async fn result_by_redirect_ec(store: StoreKind) {
+    redirect_flow("EC", store).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn result_by_attr_url_for_rsa_and_ec() {
+async fn result_by_attr_url_for_rsa_and_ec(store: StoreKind) {
     for keys in [keys::rsa(), keys::ec()] {
         let receiver = Receiver::start(free_port(), 0).await;
         let allow = vec![format!("http://127.0.0.1:{}/auth_result/", receiver.port)];
         let app = TestApp::spawn(Options {
+            store,
             keys,
             attr_url_allow: allow,
             ..Options::default()
@@ -140,9 +151,12 @@ async fn result_by_attr_url_for_rsa_and_ec() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cancel_delivers_a_signed_failed_token() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn cancel_delivers_a_signed_failed_token(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let client_url = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
     let page = browser
@@ -167,9 +181,12 @@ async fn cancel_delivers_a_signed_failed_token() {
     assert!(opened.claims.get("session_url").is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn jti_is_unique_and_client_urls_differ() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn jti_is_unique_and_client_urls_differ(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let mut jtis = BTreeSet::new();
     let mut urls = BTreeSet::new();
     for _ in 0..5 {
@@ -198,13 +215,13 @@ async fn expect_rejected(
     for word in ["serde", "line ", "column", "Vec<"] {
         assert!(!message.contains(word), "{what}: {message}");
     }
-    assert_eq!(app.store.flow_count(), 0, "{what} created a flow");
+    assert_eq!(app.flow_count().await, 0, "{what} created a flow");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_start_requests_are_4xx_with_json() {
+async fn bad_start_requests_are_4xx_with_json(store: StoreKind) {
     let allow = vec!["http://127.0.0.1:9200/auth_result/".to_string()];
     let app = TestApp::spawn(Options {
+        store,
         attr_url_allow: allow,
         ..Options::default()
     })
@@ -350,11 +367,11 @@ async fn bad_start_requests_are_4xx_with_json() {
     assert_eq!(raw(valid, json_ct).await.unwrap().status(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn allow_list_bypass_attempts_are_refused() {
+async fn allow_list_bypass_attempts_are_refused(store: StoreKind) {
     let receiver_port = free_port();
     let allow = vec![format!("http://127.0.0.1:{receiver_port}/auth_result/")];
     let app = TestApp::spawn(Options {
+        store,
         attr_url_allow: allow,
         ..Options::default()
     })
@@ -407,5 +424,5 @@ async fn allow_list_bypass_attempts_are_refused() {
             .await;
         assert_eq!(res.status().as_u16(), 400, "attr_url {a:?}");
     }
-    assert_eq!(app.store.flow_count(), 0);
+    assert_eq!(app.flow_count().await, 0);
 }

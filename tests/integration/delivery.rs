@@ -2,22 +2,30 @@
 
 use std::time::Duration;
 
+use crate::harness::for_each_store;
 use crate::harness::receiver::Receiver;
 use crate::harness::{free_port, Options, TestApp};
+use auth_eid::config::StoreKind;
 
-async fn app_for(port: u16) -> TestApp {
+for_each_store! {
+    receiver_down_for_a_while_then_up_gets_the_result,
+    receiver_answering_500_then_200_gets_the_same_bytes,
+    a_cancelled_flow_delivers_failed_by_the_same_route,
+}
+
+async fn app_for(port: u16, store: StoreKind) -> TestApp {
     let allow = vec![format!("http://127.0.0.1:{port}/auth_result/")];
     TestApp::spawn(Options {
+        store,
         attr_url_allow: allow,
         ..Options::default()
     })
     .await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn receiver_down_for_a_while_then_up_gets_the_result() {
+async fn receiver_down_for_a_while_then_up_gets_the_result(store: StoreKind) {
     let port = free_port();
-    let app = app_for(port).await;
+    let app = app_for(port, store).await;
     let url = format!("http://127.0.0.1:{port}/auth_result/late");
     let client_url = app.start_ok(&["email"], Some(&url)).await;
     let done = app.walk(&TestApp::browser(), &client_url).await;
@@ -37,10 +45,9 @@ async fn receiver_down_for_a_while_then_up_gets_the_result() {
     assert_eq!(receiver.received().len(), 1, "and not again after a 2xx");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn receiver_answering_500_then_200_gets_the_same_bytes() {
+async fn receiver_answering_500_then_200_gets_the_same_bytes(store: StoreKind) {
     let receiver = Receiver::start(free_port(), 2).await;
-    let app = app_for(receiver.port).await;
+    let app = app_for(receiver.port, store).await;
     let client_url = app.start_ok(&["email"], Some(&receiver.url("flaky"))).await;
     app.walk(&TestApp::browser(), &client_url).await;
     let got = receiver.wait_for(3, Duration::from_secs(8)).await;
@@ -53,10 +60,9 @@ async fn receiver_answering_500_then_200_gets_the_same_bytes() {
     assert_eq!(receiver.received().len(), 3, "nothing after the 200");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_cancelled_flow_delivers_failed_by_the_same_route() {
+async fn a_cancelled_flow_delivers_failed_by_the_same_route(store: StoreKind) {
     let receiver = Receiver::start(free_port(), 0).await;
-    let app = app_for(receiver.port).await;
+    let app = app_for(receiver.port, store).await;
     let client_url = app.start_ok(&["email"], Some(&receiver.url("c"))).await;
     let browser = TestApp::browser();
     let page = browser

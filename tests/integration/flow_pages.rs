@@ -3,8 +3,20 @@
 use std::time::Duration;
 
 use crate::harness::app::{csrf_of, location, result_of};
+use crate::harness::for_each_store;
 use crate::harness::receiver::Receiver;
 use crate::harness::{free_port, Options, TestApp};
+use auth_eid::config::StoreKind;
+
+for_each_store! {
+    every_page_carries_the_security_headers_and_the_cookie_is_bound,
+    pages_speak_the_browsers_language,
+    csrf_token_missing_or_wrong_is_403_without_state_change,
+    another_browser_and_another_flows_cookie_are_refused,
+    odd_flow_ids_are_404_never_500,
+    expired_flows_show_the_expired_page_and_emit_nothing,
+    a_finished_flow_never_yields_a_second_result,
+}
 
 fn assert_page_headers(res: &reqwest::Response, what: &str) {
     let h = res.headers();
@@ -20,9 +32,12 @@ fn assert_page_headers(res: &reqwest::Response, what: &str) {
     assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_page_carries_the_security_headers_and_the_cookie_is_bound() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn every_page_carries_the_security_headers_and_the_cookie_is_bound(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let client_url = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
     let first = browser.get(&client_url).send().await.unwrap();
@@ -66,9 +81,12 @@ async fn every_page_carries_the_security_headers_and_the_cookie_is_bound() {
     assert_page_headers(&unknown, "error page");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn pages_speak_the_browsers_language() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn pages_speak_the_browsers_language(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     for (accept, expected) in [
         ("nl-BE,nl;q=0.9", "Bevestig wie u bent"),
         ("fr", "Confirmez votre identité"),
@@ -85,9 +103,12 @@ async fn pages_speak_the_browsers_language() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn csrf_token_missing_or_wrong_is_403_without_state_change() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn csrf_token_missing_or_wrong_is_403_without_state_change(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let client_url = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
     let csrf = csrf_of(
@@ -138,9 +159,12 @@ async fn csrf_token_missing_or_wrong_is_403_without_state_change() {
     assert_eq!(done.status(), 303);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn another_browser_and_another_flows_cookie_are_refused() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn another_browser_and_another_flows_cookie_are_refused(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let a = app.start_ok(&["email"], None).await;
     let b = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
@@ -175,9 +199,12 @@ async fn another_browser_and_another_flows_cookie_are_refused() {
     assert_eq!(app.walk(&browser, &a).await.status(), 303);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn odd_flow_ids_are_404_never_500() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn odd_flow_ids_are_404_never_500(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let long = "A".repeat(10_000);
     for id in [
         "AAAAAAAAAAAAAAAAAAAAAA",
@@ -199,9 +226,9 @@ async fn odd_flow_ids_are_404_never_500() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn expired_flows_show_the_expired_page_and_emit_nothing() {
+async fn expired_flows_show_the_expired_page_and_emit_nothing(store: StoreKind) {
     let app = TestApp::spawn(Options {
+        store,
         ttl_seconds: 1,
         ..Options::default()
     })
@@ -221,11 +248,11 @@ async fn expired_flows_show_the_expired_page_and_emit_nothing() {
     assert!(res.headers().get("location").is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_finished_flow_never_yields_a_second_result() {
+async fn a_finished_flow_never_yields_a_second_result(store: StoreKind) {
     let receiver = Receiver::start(free_port(), 0).await;
     let allow = vec![format!("http://127.0.0.1:{}/auth_result/", receiver.port)];
     let app = TestApp::spawn(Options {
+        store,
         attr_url_allow: allow,
         ..Options::default()
     })

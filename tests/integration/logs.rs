@@ -69,7 +69,7 @@ async fn logs_say_what_happened_without_personal_data_or_secrets() {
     let dir = std::env::temp_dir().join(format!("auth-eid-logs-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
-    std::fs::write(&config, config_text(port, &options)).unwrap();
+    std::fs::write(&config, config_text(port, &options, None)).unwrap();
     let mut server = Server(
         Command::new(env!("CARGO_BIN_EXE_auth-eid"))
             .args(["serve", "--config", config.to_str().unwrap()])

@@ -3,10 +3,17 @@
 use std::time::Duration;
 
 use auth_eid::ids::SessionId;
-use auth_eid::store::{now_millis, FlowStore};
+use auth_eid::store::now_millis;
 
 use crate::harness::app::{location, result_of};
+use crate::harness::for_each_store;
 use crate::harness::{Options, TestApp};
+use auth_eid::config::StoreKind;
+
+for_each_store! {
+    every_update_answers_200_and_logout_is_final,
+    without_session_updates_there_is_no_session_url,
+}
 
 async fn session_url(app: &TestApp) -> String {
     let client_url = app.start_ok(&["email"], None).await;
@@ -23,9 +30,12 @@ async fn live(app: &TestApp, session_url: &str) -> bool {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_update_answers_200_and_logout_is_final() {
-    let app = TestApp::spawn(Options::default()).await;
+async fn every_update_answers_200_and_logout_is_final(store: StoreKind) {
+    let app = TestApp::spawn(Options {
+        store,
+        ..Options::default()
+    })
+    .await;
     let url = session_url(&app).await;
     assert!(!url.contains('?'), "session_url has no query");
     let client = reqwest::Client::new();
@@ -57,9 +67,9 @@ async fn every_update_answers_200_and_logout_is_final() {
     assert_eq!(client.post(garbage).send().await.unwrap().status(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn without_session_updates_there_is_no_session_url() {
+async fn without_session_updates_there_is_no_session_url(store: StoreKind) {
     let app = TestApp::spawn(Options {
+        store,
         session_updates: false,
         ..Options::default()
     })

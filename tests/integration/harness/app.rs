@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_eid::config::Config;
+use auth_eid::config::{Config, StoreKind};
 use auth_eid::ids::FlowId;
 use auth_eid::store::memory::MemoryStore;
 use auth_eid::store::{FlowStore, Versioned};
@@ -15,8 +15,14 @@ use serde_json::{json, Map, Value};
 
 use super::free_port;
 use super::keys::{self, KeySet};
+use crate::support::redis::{self as test_redis, RedisServer};
 
 pub const CONTINUATION: &str = "http://127.0.0.1:9100/ui";
+/// Every test instance shares this cookie key, as instances behind one load balancer must.
+pub const COOKIE_SECRET: &str =
+    "dGVzdC1jb29raWUtc2VjcmV0LXRlc3QtY29va2llLXNlY3JldC10ZXN0LWNvb2tpZS1zZWNyZXQtdGVzdC0hIQ==";
+/// The key prefix of the server under test (the default one).
+pub const REDIS_PREFIX: &str = "auth-eid:";
 
 pub struct Options {
     pub keys: &'static KeySet,
@@ -26,6 +32,14 @@ pub struct Options {
     pub session_updates: bool,
     /// Appended to the generated configuration.
     pub extra_toml: String,
+    pub store: StoreKind,
+    /// For `StoreKind::Redis`: this server (shared with other instances); `None` starts a
+    /// fresh redis-server for this app alone.
+    pub redis_url: Option<String>,
+    /// `[server] shutdown_grace_seconds`.
+    pub grace_seconds: u64,
+    /// `[delivery] timeout_seconds` (the outbox lease is this plus 5 s).
+    pub delivery_timeout_seconds: u64,
 }
 
 impl Default for Options {
@@ -36,15 +50,36 @@ impl Default for Options {
             attr_url_allow: vec![],
             session_updates: true,
             extra_toml: String::new(),
+            store: StoreKind::Memory,
+            redis_url: None,
+            grace_seconds: 2,
+            delivery_timeout_seconds: 2,
         }
     }
 }
 
-pub struct TestApp {
+/// Talks to one plugin instance (in this process or not) like the core and a browser do.
+pub struct Client {
     pub base: String,
     pub keys: &'static KeySet,
-    pub store: Arc<MemoryStore>,
+}
+
+pub struct TestApp {
+    client: Client,
+    /// The server's store; for Redis a second handle on the same keys.
+    pub store: Arc<dyn FlowStore>,
+    memory: Option<Arc<MemoryStore>>,
+    redis_url: Option<String>,
     shutdown: rocket::Shutdown,
+    /// A redis-server started for this app alone; stopped after the app (field order).
+    _redis: Option<RedisServer>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Drop for TestApp {
@@ -53,9 +88,18 @@ impl Drop for TestApp {
     }
 }
 
-pub fn config_text(port: u16, o: &Options) -> String {
+/// `redis_url` is used when `o.store` is Redis.
+pub fn config_text(port: u16, o: &Options, redis_url: Option<&str>) -> String {
     let k = o.keys;
     let attr_allow = serde_json::to_string(&o.attr_url_allow).unwrap();
+    let store = match (o.store, redis_url) {
+        (StoreKind::Redis, Some(url)) => format!(
+            "kind = \"redis\"\nurl = \"{url}\"\npool_size = 2\ntimeout_ms = {}",
+            test_redis::TIMEOUT.as_millis()
+        ),
+        (StoreKind::Redis, None) => panic!("a Redis store needs a URL"),
+        (StoreKind::Memory, _) => "kind = \"memory\"".to_string(),
+    };
     format!(
         r#"
 mode = "demo"
@@ -64,6 +108,11 @@ internal_url = "http://127.0.0.1:{port}"
 [server]
 address = "127.0.0.1"
 port = {port}
+cookie_secret = "{COOKIE_SECRET}"
+shutdown_grace_seconds = {grace}
+shutdown_mercy_seconds = 1
+[store]
+{store}
 [keys.signing]
 type = "{kind}"
 key = """{sp}"""
@@ -77,7 +126,7 @@ attr_url = {attr_allow}
 ttl_seconds = {ttl}
 session_updates = {su}
 [delivery]
-timeout_seconds = 2
+timeout_seconds = {delivery_timeout}
 retry_for_seconds = 60
 initial_backoff_ms = 100
 max_backoff_seconds = 1
@@ -94,32 +143,56 @@ evil = "<script>alert(1)</script>\"'&"
         rp = k.receiver_public,
         ttl = o.ttl_seconds,
         su = o.session_updates,
+        grace = o.grace_seconds,
+        delivery_timeout = o.delivery_timeout_seconds,
         extra = o.extra_toml,
     )
 }
 
 impl TestApp {
     pub async fn spawn(options: Options) -> TestApp {
+        let own_redis = (options.store == StoreKind::Redis && options.redis_url.is_none())
+            .then(RedisServer::start);
+        let redis_url = match &own_redis {
+            Some(server) => Some(server.url()),
+            None => options.redis_url.clone(),
+        };
         let port = free_port();
-        let text = config_text(port, &options);
+        let text = config_text(port, &options, redis_url.as_deref());
         let config = Config::from_figment(
             Figment::from(Toml::string(&text)),
             std::path::Path::new("."),
         )
         .unwrap_or_else(|e| panic!("test config: {e}"));
-        let store = Arc::new(MemoryStore::new(config.flow.max_live_flows));
-        let rocket = auth_eid::app::build_with_store(config, store.clone())
-            .unwrap()
-            .ignite()
-            .await
-            .unwrap();
+        let (rocket, store, memory) = match options.store {
+            StoreKind::Memory => {
+                let memory = Arc::new(MemoryStore::new(config.flow.max_live_flows));
+                let rocket = auth_eid::app::build_with_store(config, memory.clone()).unwrap();
+                (rocket, memory.clone() as Arc<dyn FlowStore>, Some(memory))
+            }
+            // The production path: `app::build` opens the store from `[store]`.
+            StoreKind::Redis => {
+                let url = redis_url.as_deref().unwrap();
+                let store = test_redis::try_store(url, REDIS_PREFIX, 1_000_000)
+                    .await
+                    .expect("test redis answers");
+                let rocket = auth_eid::app::build(config).await.unwrap();
+                (rocket, store, None)
+            }
+        };
+        let rocket = rocket.ignite().await.unwrap();
         let shutdown = rocket.shutdown();
         tokio::spawn(rocket.launch());
         let app = TestApp {
-            base: format!("http://127.0.0.1:{port}"),
-            keys: options.keys,
+            client: Client {
+                base: format!("http://127.0.0.1:{port}"),
+                keys: options.keys,
+            },
             store,
+            memory,
+            redis_url,
             shutdown,
+            _redis: own_redis,
         };
         for _ in 0..100 {
             if reqwest::get(format!("{}/health/live", app.base))
@@ -131,6 +204,25 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the plugin did not start");
+    }
+
+    /// Live flows the server holds (expired ones count until the memory store sweeps).
+    pub async fn flow_count(&self) -> usize {
+        if let Some(memory) = &self.memory {
+            return memory.flow_count();
+        }
+        let url = self.redis_url.as_deref().unwrap();
+        let mut conn = ::redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{REDIS_PREFIX}flow:*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.len()
     }
 
     /// The stored flow behind a client_url (to prove a refused step changed nothing).
@@ -147,7 +239,9 @@ impl TestApp {
             .build()
             .unwrap()
     }
+}
 
+impl Client {
     pub async fn start(&self, body: &Value) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}/start_authentication", self.base))

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod browser;
 pub mod keys;
+pub mod process;
 pub mod receiver;
 
 pub use app::{Options, TestApp};
@@ -16,3 +17,27 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Runs each listed `async fn case(store: StoreKind)` twice: as `memory::case` and as
+/// `redis::case` (each Redis case on a redis-server of its own).
+macro_rules! for_each_store {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $case() {
+                    super::$case(auth_eid::config::StoreKind::Memory).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $case() {
+                    super::$case(auth_eid::config::StoreKind::Redis).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use for_each_store;

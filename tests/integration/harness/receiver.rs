@@ -10,6 +10,7 @@ use rocket::State;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    pub slot: String,
     pub content_type: Option<String>,
     pub body: String,
 }
@@ -32,15 +33,16 @@ impl Drop for Receiver {
     }
 }
 
-#[rocket::post("/auth_result/<_slot>", data = "<body>")]
+#[rocket::post("/auth_result/<slot>", data = "<body>")]
 fn receive(
-    _slot: &str,
+    slot: &str,
     content_type: Option<&ContentType>,
     body: String,
     log: &State<Arc<Log>>,
 ) -> Status {
     let ct = content_type.map(|c| c.to_string());
     log.received.lock().unwrap().push(Received {
+        slot: slot.to_string(),
         content_type: ct,
         body,
     });
@@ -107,5 +109,84 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.received()
+    }
+}
+
+/// An attr_url that accepts connections, reads each request and never answers: the worst
+/// kind of "down" for a sender, whose POST hangs until its timeout while it holds the entry.
+/// It records what it was sent, so tests can compare the bytes of every attempt.
+pub struct Blackhole {
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Blackhole {
+    pub async fn start(port: u16) -> Blackhole {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            // Dropped with this task: every held connection is closed with it.
+            let mut held = tokio::task::JoinSet::new();
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let log = log.clone();
+                held.spawn(async move {
+                    if let Some(request) = read_request(&mut conn).await {
+                        log.lock().unwrap().push(request);
+                    }
+                    // Hold the connection open and silent until the sender gives up.
+                    let mut sink = [0u8; 1024];
+                    while matches!(
+                        tokio::io::AsyncReadExt::read(&mut conn, &mut sink).await,
+                        Ok(n) if n > 0
+                    ) {}
+                });
+            }
+        });
+        Blackhole { seen, task }
+    }
+
+    /// (path, body) of every request read so far.
+    pub fn seen(&self) -> Vec<(String, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Closes the port and every held connection.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Path and body of one HTTP/1.1 request with a Content-Length.
+async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<(String, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        if buf.len() >= end + 4 + length {
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
+            return Some((path, body));
+        }
     }
 }

@@ -1,3 +1,4 @@
 //! Real parts the integration tests start and stop themselves.
 
 pub mod redis;
+pub mod redis_tls;

@@ -1,0 +1,105 @@
+//! The plugin as a real process (`auth-eid serve --config <file>`), for what only a process
+//! can show: SIGKILL in the middle of work, SIGTERM and the exit status.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::app::{config_text, Client, Options};
+use super::free_port;
+
+pub struct PluginProcess {
+    pub client: Client,
+    child: Child,
+    config: PathBuf,
+}
+
+impl std::ops::Deref for PluginProcess {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl PluginProcess {
+    /// Starts `auth-eid serve` with the harness configuration on a free port and waits until
+    /// it answers `/health/live`.
+    pub async fn start(options: &Options, redis_url: Option<&str>) -> PluginProcess {
+        Self::start_with_env(options, redis_url, &[]).await
+    }
+
+    /// As `start`, with extra environment variables for the process.
+    pub async fn start_with_env(
+        options: &Options,
+        redis_url: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> PluginProcess {
+        let port = free_port();
+        let config =
+            std::env::temp_dir().join(format!("auth-eid-test-{}-{port}.toml", std::process::id()));
+        std::fs::write(&config, config_text(port, options, redis_url)).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_auth-eid"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("AUTH_EID_LOG__LEVEL", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the auth-eid binary runs");
+        let process = PluginProcess {
+            client: Client {
+                base: format!("http://127.0.0.1:{port}"),
+                keys: options.keys,
+            },
+            child,
+            config,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if reqwest::get(format!("{}/health/live", process.base))
+                .await
+                .is_ok()
+            {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("auth-eid serve did not start");
+    }
+
+    /// SIGKILL: no shutdown code runs, leases stay where they are.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as an orchestrator sends it.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill(1) runs");
+        assert!(status.success());
+    }
+
+    /// The exit status, if the process ends within `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+impl Drop for PluginProcess {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
