@@ -140,7 +140,12 @@ pub fn build_with_store(
     let worker_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
     let worker_slot = worker_task.clone();
 
-    Ok(rocket::custom(rocket_config(&config))
+    let card = config.card.enabled.then(|| {
+        let origin = config.public_url.origin_string();
+        crate::flow::card::CardFlow::new(config.card.clone(), config.trust.clone(), origin)
+    });
+
+    let rocket = rocket::custom(rocket_config(&config))
         .manage(flows)
         .manage(pages)
         .manage(web)
@@ -176,5 +181,9 @@ pub fn build_with_store(
         .register("/", web::html_catchers())
         .register("/start_authentication", web::json_catchers())
         .register("/session", web::json_catchers())
-        .register("/health", web::json_catchers()))
+        .register("/health", web::json_catchers());
+    Ok(match card {
+        Some(card) => rocket.manage(card),
+        None => rocket,
+    })
 }

@@ -1,6 +1,7 @@
 //! The flow: started by the core, bound to one browser, finished by a means, delivered once.
 //! No HTTP types here: routes hand in parsed values and get domain results back.
 
+pub mod card;
 mod finish;
 mod record;
 mod session;

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod card;
 pub mod flow;
 pub mod headers;
 pub mod pages;
@@ -43,6 +44,9 @@ pub fn routes() -> Vec<Route> {
         flow::test_page,
         flow::test_confirm,
         asset,
+        card::page,
+        card::nonce,
+        card::token,
     ]
 }
 

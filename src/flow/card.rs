@@ -1,0 +1,231 @@
+//! The Belgian eID card in a flow: a single-use challenge bound to the flow, then the Web eID
+//! token checked end to end before the flow completes: the challenge, the signature over our
+//! own origin, the certificate chain and revocation (`beid_auth`), and, with the `beid` data,
+//! the National Register signer (`beid_rrn`), its signatures and the national number.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+
+use crate::config::CardSettings;
+use crate::ids::FlowId;
+use crate::means::card::{verify_token, CardVerifyError, WebEidToken};
+use crate::means::MeansId;
+use crate::pki::{PkiError, TrustStore};
+use crate::store::now_millis;
+
+use super::{BrowserProof, FlowError, FlowService, MeansOutcome};
+
+/// Refused attempts before the flow ends with `failed`.
+const MAX_FAILURES: u64 = 3;
+
+/// The card means, built once from configuration.
+pub struct CardFlow {
+    settings: CardSettings,
+    trust: Arc<TrustStore>,
+    /// The origin the card must have signed for: ours, from `public_url`, never from a request.
+    origin: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardStepError {
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// Used, expired, or never issued for this flow (a replay, or another flow's token).
+    #[error("no valid challenge for this flow")]
+    NoChallenge,
+    #[error("the card's token does not verify: {0}")]
+    Token(#[from] CardVerifyError),
+    /// The certificate's report names the failed check.
+    #[error("the {which} certificate is not valid: {reason}")]
+    Certificate { which: &'static str, reason: String },
+    #[error("certificate validation failed: {0}")]
+    Pki(#[from] PkiError),
+}
+
+/// A refused token: the flow may go on (`location: None`) or has ended with `failed`.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: CardStepError,
+    /// The continuation (with a `failed` result) once the attempts are used up.
+    pub location: Option<String>,
+}
+
+impl CardFlow {
+    pub fn new(settings: CardSettings, trust: Arc<TrustStore>, origin: String) -> Self {
+        CardFlow {
+            settings,
+            trust,
+            origin,
+        }
+    }
+
+    pub fn connector_url(&self) -> &str {
+        &self.settings.connector_url
+    }
+
+    /// A fresh challenge for the bound browser (replacing any earlier one): standard base64 of
+    /// 32 random bytes, as the connector signs it.
+    pub async fn challenge(
+        &self,
+        flows: &FlowService,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+    ) -> Result<String, FlowError> {
+        let failures = failures_of(flows, id).await?;
+        flows
+            .set_progress(
+                id,
+                Some(proof),
+                MeansId::Card,
+                |_| Ok(()),
+                json!({"failures": failures}),
+            )
+            .await?;
+        let mut nonce = [0u8; 32];
+        openssl::rand::rand_bytes(&mut nonce).map_err(|_| FlowError::Corrupt)?;
+        let challenge = STANDARD.encode(nonce);
+        let expires = now_millis() + self.settings.nonce_ttl.as_millis() as u64;
+        flows
+            .store()
+            .put_single_use(&challenge_key(id), &challenge, expires)
+            .await?;
+        Ok(challenge)
+    }
+
+    /// Checks the token and completes the flow: the continuation to go to, or a refusal.
+    pub async fn submit(
+        &self,
+        flows: &FlowService,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+        token: &WebEidToken,
+    ) -> Result<String, Refusal> {
+        let refuse = |error| Refusal {
+            error,
+            location: None,
+        };
+        // Only the bound browser with its form token may spend the flow's challenge.
+        flows
+            .authorized(id, proof)
+            .await
+            .map_err(|e| refuse(e.into()))?;
+        let challenge = flows
+            .store()
+            .take_single_use(&challenge_key(id))
+            .await
+            .map_err(|e| refuse(FlowError::from(e).into()))?;
+        match self.verify(token, challenge).await {
+            Ok((identity, report)) => {
+                let outcome = MeansOutcome::Verified {
+                    means: MeansId::Card,
+                    identity,
+                    report: Some(report),
+                };
+                flows
+                    .complete(id, proof, outcome)
+                    .await
+                    .map_err(|e| refuse(e.into()))
+            }
+            Err(error) => Err(self.count_failure(flows, id, proof, error).await),
+        }
+    }
+
+    async fn verify(
+        &self,
+        token: &WebEidToken,
+        challenge: Option<String>,
+    ) -> Result<(crate::attributes::Identity, serde_json::Value), CardStepError> {
+        let raw = challenge
+            .and_then(|c| STANDARD.decode(c).ok())
+            .ok_or(CardStepError::NoChallenge)?;
+        let card = verify_token(token, &self.origin, &raw)?;
+        let now = SystemTime::now();
+        let intermediates: Vec<Vec<u8>> = card.ca_certificate.iter().cloned().collect();
+        let auth = self
+            .trust
+            .validate(
+                &self.settings.auth_profile,
+                &card.auth_certificate,
+                &intermediates,
+                now,
+            )
+            .await?;
+        if !auth.is_valid() {
+            return Err(invalid("authentication", &auth.report));
+        }
+        let mut report = json!({"authentication": auth.report});
+        if let Some(rrn_der) = &card.rrn_certificate {
+            let rrn = self
+                .trust
+                .validate(&self.settings.rrn_profile, rrn_der, &[], now)
+                .await?;
+            if !rrn.is_valid() {
+                return Err(invalid("National Register", &rrn.report));
+            }
+            report["national_register"] = serde_json::to_value(&rrn.report).unwrap_or_default();
+        }
+        Ok((card.identity_fields(), report))
+    }
+
+    /// Counts a refused attempt; the last one allowed ends the flow with `failed`.
+    async fn count_failure(
+        &self,
+        flows: &FlowService,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+        error: CardStepError,
+    ) -> Refusal {
+        tracing::info!(flow = ?id, reason = %error, "card token refused");
+        let failures = failures_of(flows, id).await.unwrap_or(MAX_FAILURES) + 1;
+        if failures >= MAX_FAILURES {
+            let location = flows
+                .complete(
+                    id,
+                    proof,
+                    MeansOutcome::Failed {
+                        means: MeansId::Card,
+                    },
+                )
+                .await
+                .ok();
+            return Refusal { error, location };
+        }
+        let progress = json!({"failures": failures});
+        let _ = flows
+            .set_progress(id, Some(proof), MeansId::Card, |_| Ok(()), progress)
+            .await;
+        Refusal {
+            error,
+            location: None,
+        }
+    }
+
+    pub fn nonce_ttl(&self) -> Duration {
+        self.settings.nonce_ttl
+    }
+}
+
+fn challenge_key(id: &FlowId) -> String {
+    format!("card-challenge:{id}")
+}
+
+async fn failures_of(flows: &FlowService, id: &FlowId) -> Result<u64, FlowError> {
+    Ok(match flows.state_of(id).await? {
+        super::FlowState::Authenticating { progress, .. } => {
+            progress["failures"].as_u64().unwrap_or(0)
+        }
+        _ => 0,
+    })
+}
+
+fn invalid(which: &'static str, report: &crate::pki::ValidationReport) -> CardStepError {
+    let reason = report.first_failure().map_or_else(
+        || "invalid".to_string(),
+        |c| format!("{}: {}", c.name, c.reason),
+    );
+    CardStepError::Certificate { which, reason }
+}

@@ -1,0 +1,205 @@
+//! The card's routes: its page, a challenge for the connector, and the signed token.
+//! The page's script talks to the citizen's connector; these routes only see JSON from it.
+
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::{Header, Status};
+use rocket::response::{self, Redirect, Responder};
+use rocket::serde::json::Json;
+use rocket::Request;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::flow::card::{CardFlow, CardStepError, Refusal};
+use crate::flow::{BrowserProof, FlowError, FlowState};
+use crate::ids::FlowId;
+use crate::means::card::WebEidToken;
+use crate::means::MeansId;
+
+use super::browser::{page_status, Browser, Html, PageError, SameOrigin};
+use super::flow::Opened;
+use super::headers::CSP;
+
+/// The card means, when it is enabled; routes of a disabled card answer 404.
+pub struct Card<'r>(&'r CardFlow);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Card<'r> {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        match req.rocket().state::<CardFlow>() {
+            Some(card) => rocket::request::Outcome::Success(Card(card)),
+            None => rocket::request::Outcome::Forward(Status::NotFound),
+        }
+    }
+}
+
+/// A token with certificates, identity, address and an optional photo stays well below this.
+const TOKEN_BODY_LIMIT: usize = 256 * 1024;
+
+/// The card page may also reach the citizen's connector.
+pub struct CardPage(Html, String);
+
+impl<'r> Responder<'r, 'static> for CardPage {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.0.respond_to(req)?;
+        let csp = CSP.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {}", self.1),
+        );
+        res.set_header(Header::new("Content-Security-Policy", csp));
+        Ok(res)
+    }
+}
+
+fn flow_id(raw: &str) -> Result<FlowId, FlowError> {
+    FlowId::parse(raw).ok_or(FlowError::NotFound)
+}
+
+#[rocket::get("/flow/<id>/card")]
+pub async fn page(
+    id: &str,
+    b: Browser<'_>,
+    card: Card<'_>,
+) -> Result<Result<CardPage, Opened>, PageError> {
+    let id = flow_id(id)?;
+    let view = b
+        .flows
+        .view_for(&id, b.cookie().as_deref())
+        .instrument(b.span.clone())
+        .await?;
+    match view.state {
+        FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
+        FlowState::MeansChosen {
+            means: MeansId::Card,
+        }
+        | FlowState::Authenticating {
+            means: MeansId::Card,
+            ..
+        } => {}
+        _ => {
+            let start = format!("{}/flow/{}", b.pages.base(), id);
+            return Ok(Err(Opened::Continue(Box::new(Redirect::to(start)))));
+        }
+    }
+    let data = json!({"id": id.as_str(), "csrf": view.csrf, "connector": card.0.connector_url()});
+    Ok(Ok(CardPage(
+        b.render("card.html.tera", &data)?,
+        card.0.connector_url().to_string(),
+    )))
+}
+
+/// JSON for the page's script: `{challenge}`, `{location}`, or `{error, message, location?}`.
+pub struct CardJson(Status, Value);
+
+impl<'r> Responder<'r, 'static> for CardJson {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        (self.0, Json(self.1)).respond_to(req)
+    }
+}
+
+fn flow_error(b: &Browser<'_>, e: &FlowError) -> CardJson {
+    let (status, key) = page_status(e);
+    let status = if status == Status::Ok {
+        Status::Conflict
+    } else {
+        status
+    };
+    CardJson(
+        status,
+        json!({"error": "flow", "message": b.pages.text(b.lang, key)}),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NonceRequest {
+    csrf: Option<String>,
+}
+
+#[rocket::post("/flow/<id>/card/nonce", data = "<body>")]
+pub async fn nonce(
+    id: &str,
+    body: Json<NonceRequest>,
+    b: Browser<'_>,
+    card: Card<'_>,
+    _same: SameOrigin,
+) -> CardJson {
+    let cookie = b.cookie();
+    let proof = BrowserProof {
+        cookie: cookie.as_deref(),
+        csrf: body.csrf.as_deref(),
+    };
+    let result = match flow_id(id) {
+        Ok(id) => {
+            card.0
+                .challenge(b.flows, &id, &proof)
+                .instrument(b.span.clone())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(challenge) => CardJson(Status::Ok, json!({"challenge": challenge})),
+        Err(e) => flow_error(&b, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    csrf: Option<String>,
+    token: WebEidToken,
+}
+
+#[rocket::post("/flow/<id>/card/token", data = "<body>")]
+pub async fn token(
+    id: &str,
+    body: Data<'_>,
+    b: Browser<'_>,
+    card: Card<'_>,
+    _same: SameOrigin,
+) -> CardJson {
+    let refused = |status, code: &str| {
+        CardJson(
+            status,
+            json!({"error": code, "message": b.pages.text(b.lang, "card_refused")}),
+        )
+    };
+    let Ok(bytes) = body.open(TOKEN_BODY_LIMIT.bytes()).into_bytes().await else {
+        return refused(Status::BadRequest, "unreadable");
+    };
+    if !bytes.is_complete() {
+        return refused(Status::PayloadTooLarge, "too_large");
+    }
+    let Ok(request) = serde_json::from_slice::<TokenRequest>(&bytes) else {
+        return refused(Status::BadRequest, "malformed_token");
+    };
+    let id = match flow_id(id) {
+        Ok(id) => id,
+        Err(e) => return flow_error(&b, &e),
+    };
+    let cookie = b.cookie();
+    let proof = BrowserProof {
+        cookie: cookie.as_deref(),
+        csrf: request.csrf.as_deref(),
+    };
+    match card
+        .0
+        .submit(b.flows, &id, &proof, &request.token)
+        .instrument(b.span.clone())
+        .await
+    {
+        Ok(location) => CardJson(Status::Ok, json!({"location": location})),
+        Err(Refusal {
+            error: CardStepError::Flow(e),
+            ..
+        }) => flow_error(&b, &e),
+        Err(Refusal { location, .. }) => {
+            let mut body =
+                json!({"error": "refused", "message": b.pages.text(b.lang, "card_refused")});
+            if let Some(location) = location {
+                body["location"] = json!(location);
+            }
+            CardJson(Status::UnprocessableEntity, body)
+        }
+    }
+}
