@@ -8,39 +8,25 @@ use rocket::request::{FromRequest, Outcome, Request};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "base.html.tera",
-        include_str!("../../templates/base.html.tera"),
-    ),
-    (
-        "cancel.html.tera",
-        include_str!("../../templates/cancel.html.tera"),
-    ),
-    (
-        "start.html.tera",
-        include_str!("../../templates/start.html.tera"),
-    ),
-    (
-        "test_confirm.html.tera",
-        include_str!("../../templates/test_confirm.html.tera"),
-    ),
-    (
-        "done.html.tera",
-        include_str!("../../templates/done.html.tera"),
-    ),
-    (
-        "error.html.tera",
-        include_str!("../../templates/error.html.tera"),
-    ),
-    (
-        "demo_index.html.tera",
-        include_str!("../../templates/demo_index.html.tera"),
-    ),
-    (
-        "demo_result.html.tera",
-        include_str!("../../templates/demo_result.html.tera"),
-    ),
+/// Every page template, compiled into the binary under its file name.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html.tera",
+    "cancel.html.tera",
+    "start.html.tera",
+    "test_confirm.html.tera",
+    "done.html.tera",
+    "error.html.tera",
+    "card.html.tera",
+    "smart_id_form.html.tera",
+    "smart_id_wait.html.tera",
+    "demo_index.html.tera",
+    "demo_result.html.tera",
 ];
 
 /// Languages of the pages; English is the fallback.

@@ -4,10 +4,10 @@
 mod cli;
 mod config;
 mod crl;
-mod gen;
+pub mod gen;
 mod ocsp;
 mod path;
-mod responder;
+pub mod responder;
 mod world;
 
 use std::time::SystemTime;
