@@ -4,6 +4,7 @@ mod support;
 
 mod browser_demo;
 mod card;
+mod card_browser;
 mod card_flow;
 mod contract;
 mod delivery;

@@ -40,6 +40,8 @@ pub struct Options {
     pub grace_seconds: u64,
     /// `[delivery] timeout_seconds` (the outbox lease is this plus 5 s).
     pub delivery_timeout_seconds: u64,
+    /// Listen here (when something must know the app's origin before it starts).
+    pub port: Option<u16>,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             redis_url: None,
             grace_seconds: 2,
             delivery_timeout_seconds: 2,
+            port: None,
         }
     }
 }
@@ -157,7 +160,7 @@ impl TestApp {
             Some(server) => Some(server.url()),
             None => options.redis_url.clone(),
         };
-        let port = free_port();
+        let port = options.port.unwrap_or_else(free_port);
         let text = config_text(port, &options, redis_url.as_deref());
         let config = Config::from_figment(
             Figment::from(Toml::string(&text)),
