@@ -3,7 +3,7 @@
 
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::{Header, Status};
-use rocket::response::{self, Redirect, Responder};
+use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::Request;
 use serde::Deserialize;
@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 use tracing::Instrument;
 
 use crate::flow::card::{CardFlow, CardStepError, Refusal};
-use crate::flow::{BrowserProof, FlowError, FlowState};
+use crate::flow::{BrowserProof, FlowError};
 use crate::ids::FlowId;
 use crate::means::card::WebEidToken;
 use crate::means::MeansId;
 
 use super::browser::{page_status, Browser, Html, PageError, SameOrigin};
-use super::flow::Opened;
+use super::flow::{means_view, Opened};
 use super::headers::CSP;
 
 /// The card means, when it is enabled; routes of a disabled card answer 404.
@@ -63,25 +63,10 @@ pub async fn page(
     card: Card<'_>,
 ) -> Result<Result<CardPage, Opened>, PageError> {
     let id = flow_id(id)?;
-    let view = b
-        .flows
-        .view_for(&id, b.cookie().as_deref())
-        .instrument(b.span.clone())
-        .await?;
-    match view.state {
-        FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
-        FlowState::MeansChosen {
-            means: MeansId::Card,
-        }
-        | FlowState::Authenticating {
-            means: MeansId::Card,
-            ..
-        } => {}
-        _ => {
-            let start = format!("{}/flow/{}", b.pages.base(), id);
-            return Ok(Err(Opened::Continue(Box::new(Redirect::to(start)))));
-        }
-    }
+    let view = match means_view(&b, &id, MeansId::Card).await? {
+        Ok(view) => view,
+        Err(elsewhere) => return Ok(Err(elsewhere)),
+    };
     let data = json!({"id": id.as_str(), "csrf": view.csrf, "connector": card.0.connector_url()});
     Ok(Ok(CardPage(
         b.render("card.html.tera", &data)?,

@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::flow::{FlowError, FlowState, MeansOutcome};
+use crate::flow::{FlowError, FlowState, FlowView, MeansOutcome};
 use crate::ids::FlowId;
 use crate::means::MeansId;
 
@@ -118,25 +118,39 @@ pub async fn cancel(
     Ok(Redirect::to(location))
 }
 
+/// The flow as the page of `means` shows it; a flow elsewhere goes back to its start page.
+pub async fn means_view(
+    b: &Browser<'_>,
+    id: &FlowId,
+    means: MeansId,
+) -> Result<Result<FlowView, Opened>, PageError> {
+    let view = b
+        .flows
+        .view_for(id, b.cookie().as_deref())
+        .instrument(b.span.clone())
+        .await?;
+    match view.state {
+        FlowState::Delivered { .. } => Err(FlowError::Finished.into()),
+        FlowState::MeansChosen { means: m } | FlowState::Authenticating { means: m, .. }
+            if m == means =>
+        {
+            Ok(Ok(view))
+        }
+        _ => {
+            let start = format!("{}/flow/{}", b.pages.base(), id);
+            Ok(Err(Opened::Continue(Box::new(Redirect::to(start)))))
+        }
+    }
+}
+
 /// The test means: a confirmation page listing exactly what will be shared.
 #[rocket::get("/flow/<id>/test")]
 pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
-    let view = b
-        .flows
-        .view_for(&id, b.cookie().as_deref())
-        .instrument(b.span.clone())
-        .await?;
-    match view.state {
-        FlowState::Delivered { .. } => return Err(FlowError::Finished.into()),
-        FlowState::MeansChosen {
-            means: MeansId::Test,
-        } => {}
-        _ => {
-            let start = format!("{}/flow/{}", b.pages.base(), id);
-            return Ok(Opened::Continue(Box::new(Redirect::to(start))));
-        }
-    }
+    let view = match means_view(&b, &id, MeansId::Test).await? {
+        Ok(view) => view,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     let identity = b.flows.catalog().test_identity();
     let shared: Vec<_> = view
         .attributes

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::card::lab::{Card, Lab};
 use crate::card_flow::card_toml;
-use crate::harness::app::{csrf_of, result_of, CONTINUATION};
+use crate::harness::app::{result_of, CONTINUATION};
 use crate::harness::browser::{click, text_of, Browser};
 use crate::harness::{free_port, Options, TestApp};
 
@@ -34,23 +34,7 @@ async fn browserless_flow_through_pcscd_and_the_connector_for_both_cards() {
     for reader in [crate::card::lab::RSA_READER, crate::card::lab::EC_READER] {
         let client_url = app.start_ok(&["nrn", "fullname", "city"], None).await;
         let browser = TestApp::browser();
-        let csrf = csrf_of(
-            &browser
-                .get(&client_url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
-        let form = [("csrf", csrf.as_str()), ("means", "card")];
-        browser
-            .post(format!("{client_url}/means"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let csrf = app.choose(&browser, &client_url, "card").await;
         let nonce: Value = browser
             .post(format!("{client_url}/card/nonce"))
             .json(&json!({"csrf": csrf}))

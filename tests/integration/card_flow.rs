@@ -11,7 +11,7 @@ use openssl::pkey::PKey;
 use openssl::x509::X509;
 use serde_json::{json, Value};
 
-use crate::harness::app::{csrf_of, location, result_of};
+use crate::harness::app::{location, result_of};
 use crate::harness::{Options, TestApp};
 use crate::pki::gen::Issued;
 use crate::pki::responder::{index_line, Responder};
@@ -90,24 +90,7 @@ impl CardStep {
     async fn begin(app: &TestApp, tags: &[&str]) -> CardStep {
         let client_url = app.start_ok(tags, None).await;
         let browser = TestApp::browser();
-        let csrf = csrf_of(
-            &browser
-                .get(&client_url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
-        let form = [("csrf", csrf.as_str()), ("means", "card")];
-        let chosen = browser
-            .post(format!("{client_url}/means"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(chosen.status(), 303);
+        let csrf = app.choose(&browser, &client_url, "card").await;
         CardStep {
             browser,
             client_url,

@@ -274,12 +274,17 @@ impl Client {
 
     /// Opens client_url and chooses the test means; gives the CSRF token.
     pub async fn choose_test(&self, browser: &reqwest::Client, client_url: &str) -> String {
+        self.choose(browser, client_url, "test").await
+    }
+
+    /// Opens client_url and chooses `means`; gives the CSRF token.
+    pub async fn choose(&self, browser: &reqwest::Client, client_url: &str, means: &str) -> String {
         let page = browser.get(client_url).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let csrf = csrf_of(&page.text().await.unwrap());
         let res = browser
             .post(format!("{client_url}/means"))
-            .form(&[("csrf", csrf.as_str()), ("means", "test")])
+            .form(&[("csrf", csrf.as_str()), ("means", means)])
             .send()
             .await
             .unwrap();
