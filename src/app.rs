@@ -28,6 +28,8 @@ pub enum AppError {
     Http(#[from] reqwest::Error),
     #[error("flow store: {0}")]
     Store(#[from] StoreError),
+    #[error("demo: {0}")]
+    Demo(String),
 }
 
 impl From<rocket::Error> for AppError {

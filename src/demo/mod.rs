@@ -1,6 +1,7 @@
 //! `auth-eid demo`: the shipped `config.toml` (embedded) with the demo keys written to a state
 //! directory, on a loopback port, plus a demo relying party under `/demo/`.
 
+mod card;
 mod relying_party;
 
 use std::path::{Path, PathBuf};
@@ -51,13 +52,20 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
         .merge(Serialized::default(
             "allow.attr_url",
             vec![format!("{base}/demo/")],
-        ));
+        ))
+        .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?));
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
 }
 
 /// The plugin plus the demo relying party.
 pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
     let rp = DemoRelyingParty::new(&config)?;
+    if config.card.enabled {
+        let origin = config.public_url.origin_string();
+        card::start_connector(&config.base_dir.join("card"), config.server.port, &origin)
+            .await
+            .map_err(AppError::Demo)?;
+    }
     Ok(app::build(config)
         .await?
         .manage(rp)

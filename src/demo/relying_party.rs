@@ -26,7 +26,7 @@ pub struct DemoRelyingParty {
     client: reqwest::Client,
     public_url: String,
     internal_url: String,
-    tags: Vec<String>,
+    tags: Vec<Value>,
     decrypter: Box<dyn JweDecrypter>,
     verifier: Box<dyn JwsVerifier>,
     received: Mutex<HashMap<String, String>>,
@@ -50,11 +50,11 @@ impl DemoRelyingParty {
                 .build()?,
             public_url: config.public_url.base().to_string(),
             internal_url: config.internal_url.base().to_string(),
-            tags: config
-                .test_means
-                .attributes
-                .keys()
-                .map(|t| t.to_string())
+            // Pre-checked: the tags every enabled means provides, so each means is offered.
+            tags: crate::means::MeansCatalog::from_config(config)
+                .tags()
+                .into_iter()
+                .map(|(tag, by_all)| json!({"name": tag.to_string(), "checked": by_all}))
                 .collect(),
             decrypter: Box::new(decrypter),
             verifier,

@@ -147,6 +147,23 @@ impl MeansCatalog {
         Ok(())
     }
 
+    /// Every tag some enabled means provides, and whether all of them do.
+    pub fn tags(&self) -> Vec<(AttributeTag, bool)> {
+        let all: std::collections::BTreeSet<&AttributeTag> = self
+            .offers
+            .iter()
+            .flat_map(|o| o.mapping.0.keys())
+            .collect();
+        all.into_iter()
+            .map(|t| {
+                (
+                    t.clone(),
+                    self.offers.iter().all(|o| o.mapping.0.contains_key(t)),
+                )
+            })
+            .collect()
+    }
+
     pub fn mapping(&self, id: MeansId) -> Option<&AttributeMapping> {
         self.offers.iter().find(|o| o.id == id).map(|o| &o.mapping)
     }

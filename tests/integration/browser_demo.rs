@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use fantoccini::Locator;
+
 use crate::harness::browser::{click, text_of, Browser};
 use crate::harness::free_port;
 
@@ -41,7 +43,7 @@ async fn the_demo_walks_through_in_chromium_for_both_routes() {
         click(c, "button[name=means][value=test]").await;
         // the confirmation page lists what will be shared; share it
         let shared = text_of(c, "dl.shared").await;
-        assert!(shared.contains("an.peeters@example.org"), "{shared}");
+        assert!(shared.contains("An Peeters"), "{shared}");
         click(c, "form[action$='/test'] button").await;
         // back at the relying party: decrypted and verified
         let table = text_of(c, "table.claims").await;
@@ -56,6 +58,27 @@ async fn the_demo_walks_through_in_chromium_for_both_routes() {
         };
         assert!(c.source().await.unwrap().contains(route));
     }
+    // the card path: the demo's emulated card behind its in-process connector (PIN 1234)
+    c.goto(&format!("{base}/demo/")).await.unwrap();
+    click(c, "form[action$='/demo/start'] button").await;
+    click(c, "button[name=means][value=card]").await;
+    c.wait()
+        .for_element(Locator::Css("#card-form:not([hidden])"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#pin"))
+        .await
+        .unwrap()
+        .send_keys("1234")
+        .await
+        .unwrap();
+    click(c, "#card-submit").await;
+    let table = text_of(c, "table.claims").await;
+    assert!(
+        table.contains("\"succes\"") && table.contains("Specimen"),
+        "card: {table}"
+    );
+
     // cancel on the start page delivers a failed result
     c.goto(&format!("{base}/demo/")).await.unwrap();
     click(c, "form[action$='/demo/start'] button").await;
