@@ -28,6 +28,8 @@ pub enum AppError {
     Http(#[from] reqwest::Error),
     #[error("flow store: {0}")]
     Store(#[from] StoreError),
+    #[error("smart-id: {0}")]
+    SmartId(#[from] crate::means::smart_id::ClientBuildError),
 }
 
 impl From<rocket::Error> for AppError {
@@ -140,7 +142,7 @@ pub fn build_with_store(
     let worker_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
     let worker_slot = worker_task.clone();
 
-    Ok(rocket::custom(rocket_config(&config))
+    let rocket = rocket::custom(rocket_config(&config))
         .manage(flows)
         .manage(pages)
         .manage(web)
@@ -176,5 +178,12 @@ pub fn build_with_store(
         .register("/", web::html_catchers())
         .register("/start_authentication", web::json_catchers())
         .register("/session", web::json_catchers())
-        .register("/health", web::json_catchers()))
+        .register("/health", web::json_catchers());
+    // Smart-ID: its background sessions and pages exist only when the means is enabled.
+    let rocket = if config.smart_id.enabled {
+        rocket.manage(crate::flow::SmartIdFlow::new(&config)?)
+    } else {
+        rocket
+    };
+    Ok(rocket)
 }

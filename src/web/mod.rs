@@ -5,6 +5,7 @@ pub mod browser;
 pub mod flow;
 pub mod headers;
 pub mod pages;
+pub mod smart_id;
 
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::{json, Json};
@@ -43,6 +44,12 @@ pub fn routes() -> Vec<Route> {
         flow::test_page,
         flow::test_confirm,
         asset,
+        smart_id::form,
+        smart_id::submit,
+        smart_id::wait,
+        smart_id::status,
+        smart_id::finish,
+        smart_id::retry,
     ]
 }
 
