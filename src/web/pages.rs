@@ -41,6 +41,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "demo_result.html.tera",
         include_str!("../../templates/demo_result.html.tera"),
     ),
+    (
+        "smart_id_form.html.tera",
+        include_str!("../../templates/smart_id_form.html.tera"),
+    ),
+    (
+        "smart_id_wait.html.tera",
+        include_str!("../../templates/smart_id_wait.html.tera"),
+    ),
 ];
 
 /// Languages of the pages; English is the fallback.
