@@ -2,6 +2,7 @@
 //! directory, on a loopback port, plus a demo relying party under `/demo/`.
 
 mod relying_party;
+mod smart_id;
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,8 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
             "allow.attr_url",
             vec![format!("{base}/demo/")],
         ));
+    // Smart-ID against the in-process simulator.
+    let figment = smart_id::merge(figment, &dir)?;
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
 }
 
