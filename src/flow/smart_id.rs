@@ -7,74 +7,23 @@
 //! `verified` or `failed`. Every move is a compare-and-set on the flow, so two browsers' tabs or
 //! two instances never start two sessions for one flow.
 
+mod progress;
 mod task;
 
-use std::collections::BTreeMap;
+pub use progress::Progress;
+use progress::{is_ready, is_ready_with, stage_of, wait_view};
+
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::{BrowserProof, FlowError, FlowService, FlowState, MeansOutcome};
 use crate::attributes::Identity;
 use crate::config::{Config, SmartIdMeansSettings};
 use crate::ids::FlowId;
-use crate::means::smart_id::{
-    AuthHash, AuthTarget, ClientBuildError, Country, PendingAuthentication, PersonalCode,
-    SmartIdClient,
-};
+use crate::means::smart_id::{AuthTarget, ClientBuildError, Country, PersonalCode, SmartIdClient};
 use crate::means::MeansId;
 use crate::pki::TrustStore;
-
-/// What the flow keeps between steps (personal data: the store only, never logs).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum Progress {
-    Ready {
-        target: AuthTarget,
-        hash: AuthHash,
-        vc: String,
-    },
-    Started {
-        target: AuthTarget,
-        hash: AuthHash,
-        vc: String,
-        /// Set once SK accepted the session.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        session: Option<PendingAuthentication>,
-    },
-    Verified {
-        vc: String,
-        fields: BTreeMap<String, String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        report: Option<serde_json::Value>,
-    },
-    Failed {
-        vc: String,
-        retry: bool,
-        message_key: String,
-    },
-}
-
-impl Progress {
-    fn parse(v: Option<&serde_json::Value>) -> Option<Progress> {
-        v.and_then(|v| serde_json::from_value(v.clone()).ok())
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        // Strings, maps and derived types: serialising cannot fail.
-        serde_json::to_value(self).unwrap_or_default()
-    }
-
-    fn vc(&self) -> &str {
-        match self {
-            Progress::Ready { vc, .. }
-            | Progress::Started { vc, .. }
-            | Progress::Verified { vc, .. }
-            | Progress::Failed { vc, .. } => vc,
-        }
-    }
-}
 
 /// A refused step: the flow's own errors, or the citizen's input.
 #[derive(Debug, thiserror::Error)]
@@ -284,8 +233,17 @@ impl SmartIdFlow {
                 tokio::spawn(job.run());
                 Ok(Stage::Waiting(wait_view(view.csrf, &started)))
             }
-            // Another request started it first: show what it stored.
-            Err(FlowError::WrongState) => Box::pin(self.show(flows, id, cookie)).await,
+            // Another request started it first: show what it stored (once; a flow that keeps
+            // changing under us is a conflict).
+            Err(FlowError::WrongState) => {
+                let view = flows.view_for(id, cookie).await?;
+                match stage_of(&view.state)? {
+                    Some(Some(p)) if !matches!(p, Progress::Ready { .. }) => {
+                        Ok(Stage::Waiting(wait_view(view.csrf, &p)))
+                    }
+                    _ => Err(FlowError::WrongState),
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -367,49 +325,5 @@ impl SmartIdFlow {
             }
         }
         Err(FlowError::WrongState)
-    }
-}
-
-fn is_ready(v: &serde_json::Value) -> bool {
-    v.get("phase").and_then(|p| p.as_str()) == Some("ready")
-}
-
-fn is_ready_with(vc: &str) -> impl Fn(&serde_json::Value) -> bool + '_ {
-    move |v| is_ready(v) && v.get("vc").and_then(|c| c.as_str()) == Some(vc)
-}
-
-/// `None`: the flow is not at Smart-ID. `Some(None)`: Smart-ID chosen, no code yet.
-fn stage_of(state: &FlowState) -> Result<Option<Option<Progress>>, FlowError> {
-    match state {
-        FlowState::Delivered { .. } => Err(FlowError::Finished),
-        FlowState::MeansChosen {
-            means: MeansId::SmartId,
-        } => Ok(Some(None)),
-        FlowState::Authenticating {
-            means: MeansId::SmartId,
-            progress,
-        } => Progress::parse(Some(progress))
-            .map(|p| Some(Some(p)))
-            .ok_or(FlowError::Corrupt),
-        _ => Ok(None),
-    }
-}
-
-fn wait_view(csrf: String, p: &Progress) -> WaitView {
-    let (state, key, retry) = match p {
-        Progress::Ready { .. } | Progress::Started { .. } => {
-            (RunState::Running, "sid_running", false)
-        }
-        Progress::Verified { .. } => (RunState::Done, "sid_done", false),
-        Progress::Failed {
-            retry, message_key, ..
-        } => (RunState::Failed, message_key.as_str(), *retry),
-    };
-    WaitView {
-        csrf,
-        vc: p.vc().to_string(),
-        state,
-        message_key: key.to_string(),
-        retry,
     }
 }
