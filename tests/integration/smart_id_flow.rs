@@ -12,6 +12,7 @@ use crate::harness::{free_port, Options, TestApp};
 use crate::smart_id::simulator;
 
 mod demo;
+mod logs;
 
 const OK: &str = "40504040001"; // PNOEE: OK, "OK TESTNUMBER", born 1905-04-04, 6144-bit key
 const TAGS: &[&str] = &["name", "birthdate", "sid"];
