@@ -30,6 +30,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("demo: {0}")]
     Demo(String),
+    #[error("smart-id: {0}")]
+    SmartId(#[from] crate::means::smart_id::ClientBuildError),
 }
 
 impl From<rocket::Error> for AppError {
@@ -184,8 +186,15 @@ pub fn build_with_store(
         .register("/start_authentication", web::json_catchers())
         .register("/session", web::json_catchers())
         .register("/health", web::json_catchers());
-    Ok(match card {
+    // Each means' state exists only when it is enabled; its routes answer 404 otherwise.
+    let rocket = match card {
         Some(card) => rocket.manage(card),
         None => rocket,
-    })
+    };
+    let rocket = if config.smart_id.enabled {
+        rocket.manage(crate::flow::SmartIdFlow::new(&config)?)
+    } else {
+        rocket
+    };
+    Ok(rocket)
 }

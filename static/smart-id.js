@@ -8,7 +8,8 @@
   if (!status || !finish) { return; }
   function poll() {
     fetch(status.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.json(); })
+      // A server-side hiccup (5xx) is retried; any other answer is final for this page.
+      .then(function (r) { if (r.status >= 500) { throw new Error("retry"); } return r.json(); })
       .then(function (s) {
         if (s.message) { status.textContent = s.message; }
         if (s.state === "running") { window.setTimeout(poll, 1500); return; }

@@ -170,6 +170,13 @@ pub(super) fn smart_id(
                 "map at least one tag to a Smart-ID field",
             ));
         }
+        // The app shows at most 60 characters with the PIN prompt; SK refuses longer texts.
+        if !(1..=60).contains(&raw.display_text.chars().count()) {
+            errors.push(ConfigError::key(
+                k("display_text"),
+                "must be 1 to 60 characters",
+            ));
+        }
         if raw.max_sessions == 0 {
             errors.push(ConfigError::key(k("max_sessions"), "must be at least 1"));
         }

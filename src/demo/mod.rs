@@ -3,6 +3,7 @@
 
 mod card;
 mod relying_party;
+mod smart_id;
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,8 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
             vec![format!("{base}/demo/")],
         ))
         .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?));
+    // Smart-ID against the in-process simulator.
+    let figment = smart_id::merge(figment, &dir)?;
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
 }
 

@@ -27,6 +27,8 @@ pub struct DemoRelyingParty {
     public_url: String,
     internal_url: String,
     tags: Vec<Value>,
+    /// The demo tags Smart-ID provides (a start with exactly those, beside its test codes).
+    sid_tags: Vec<String>,
     decrypter: Box<dyn JweDecrypter>,
     verifier: Box<dyn JwsVerifier>,
     received: Mutex<HashMap<String, String>>,
@@ -55,6 +57,15 @@ impl DemoRelyingParty {
                 .tags()
                 .into_iter()
                 .map(|(tag, by_all)| json!({"name": tag.to_string(), "checked": by_all}))
+                .collect(),
+            sid_tags: config
+                .smart_id
+                .attributes
+                .keys()
+                .filter(|t| {
+                    config.smart_id.enabled && config.test_means.attributes.contains_key(*t)
+                })
+                .map(|t| t.to_string())
                 .collect(),
             decrypter: Box::new(decrypter),
             verifier,
@@ -88,7 +99,10 @@ fn index(
     rp: &State<DemoRelyingParty>,
     b: Browser<'_>,
 ) -> Result<Html, crate::web::browser::PageError> {
-    b.render("demo_index.html.tera", &json!({"tags": rp.tags}))
+    b.render(
+        "demo_index.html.tera",
+        &json!({"tags": rp.tags, "sid_tags": rp.sid_tags}),
+    )
 }
 
 #[derive(FromForm)]
@@ -131,7 +145,7 @@ async fn start(
     };
     let page = b.render(
         "demo_index.html.tera",
-        &json!({"tags": rp.tags, "error": error}),
+        &json!({"tags": rp.tags, "sid_tags": rp.sid_tags, "error": error}),
     );
     Err(page.unwrap_or(Html(rocket::http::Status::InternalServerError, error)))
 }

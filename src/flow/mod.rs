@@ -5,6 +5,7 @@ pub mod card;
 mod finish;
 mod record;
 mod session;
+mod smart_id;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use tokio::sync::Notify;
 
 pub use finish::MeansOutcome;
 pub use record::{Binding, FlowRecord, FlowState};
+pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
 
 use crate::attributes::AttributeTag;
 use crate::config::{Config, DeliverySettings, FlowSettings};

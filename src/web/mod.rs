@@ -6,6 +6,7 @@ pub mod card;
 pub mod flow;
 pub mod headers;
 pub mod pages;
+pub mod smart_id;
 
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::{json, Json};
@@ -47,6 +48,12 @@ pub fn routes() -> Vec<Route> {
         card::page,
         card::nonce,
         card::token,
+        smart_id::form,
+        smart_id::submit,
+        smart_id::wait,
+        smart_id::status,
+        smart_id::finish,
+        smart_id::retry,
     ]
 }
 

@@ -16,4 +16,5 @@ mod multi_instance_tls;
 mod pki;
 mod session_updates;
 mod smart_id;
+mod smart_id_flow;
 mod store_conformance;

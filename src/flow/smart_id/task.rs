@@ -1,0 +1,222 @@
+//! The background task of one Smart-ID attempt: start the session at SK, long-poll it, verify
+//! the result (signature, identity, then the certificate through the trust profile) and record
+//! it in the flow. It runs detached from the browser and ends at the latest with the flow's TTL.
+//! Logs carry the flow id and failure classes only: never a code, name or hash.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::{Progress, SmartIdFlow};
+use crate::attributes::Identity;
+use crate::flow::{FlowError, FlowService, FlowState, MeansOutcome};
+use crate::ids::FlowId;
+use crate::means::smart_id::{
+    conclude, AuthHash, AuthTarget, AuthenticationRequest, Failure, FailureKind, Interaction,
+    SessionStatus,
+};
+use crate::means::MeansId;
+use crate::store::now_millis;
+
+type Verified = (BTreeMap<String, String>, Option<serde_json::Value>);
+
+pub(super) struct Job {
+    pub sid: SmartIdFlow,
+    pub flows: Arc<FlowService>,
+    pub id: FlowId,
+    pub target: AuthTarget,
+    pub hash: AuthHash,
+    pub vc: String,
+}
+
+fn failed(retry: bool, key: &'static str, detail: &str) -> Failure {
+    Failure {
+        kind: if retry {
+            FailureKind::Unavailable
+        } else {
+            FailureKind::Failed
+        },
+        retry,
+        message_key: key,
+        detail: detail.to_string(),
+    }
+}
+
+impl Job {
+    pub async fn run(self) {
+        let Ok((_, record)) = self.flows.load(&self.id).await else {
+            return;
+        };
+        let left = Duration::from_millis(record.expires_at.saturating_sub(now_millis()));
+        // Bounded: when every slot is taken the attempt fails at once (retry later), so a
+        // burst never queues unboundedly behind SK's answers.
+        let result = match self.sid.inner.slots.clone().try_acquire_owned() {
+            Err(_) => {
+                tracing::warn!(flow = ?self.id, "smart-id: every session slot is busy");
+                Err(failed(true, "sid_busy", "no free session slot"))
+            }
+            Ok(permit) => {
+                let r = tokio::time::timeout(left, self.session()).await;
+                drop(permit);
+                match r {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return,
+                    Err(_) => {
+                        tracing::info!(flow = ?self.id, "smart-id: flow expired during the session");
+                        return;
+                    }
+                }
+            }
+        };
+        self.record(result).await;
+    }
+
+    /// `None` when the flow went away or moved on (cancelled, expired): stop quietly.
+    async fn session(&self) -> Option<Result<Verified, Failure>> {
+        let inner = &self.sid.inner;
+        let request = AuthenticationRequest {
+            hash: self.hash.clone(),
+            interactions: vec![Interaction::DisplayTextAndPin(
+                inner.settings.display_text.clone(),
+            )],
+            nonce: None,
+        };
+        let pending = match inner
+            .client
+            .start_authentication(&self.target, &request)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e.failure())),
+        };
+        let stored = Progress::Started {
+            target: self.target.clone(),
+            hash: self.hash.clone(),
+            vc: self.vc.clone(),
+            session: Some(pending.clone()),
+        };
+        self.set(stored).await.ok()?;
+        let wait_ms = u32::try_from(inner.settings.poll_timeout.as_millis()).unwrap_or(120_000);
+        let done = loop {
+            match inner
+                .client
+                .session_status(&pending.session_id, wait_ms)
+                .await
+            {
+                Ok(SessionStatus::Complete(done)) => break done,
+                Ok(SessionStatus::Running) if self.still_ours().await => {}
+                Ok(SessionStatus::Running) => return None,
+                Err(e) => return Some(Err(e.failure())),
+            }
+        };
+        let now = SystemTime::now();
+        let verified = match conclude(&pending, &done, now) {
+            Ok(v) => v,
+            Err(r) => return Some(Err(r.failure())),
+        };
+        let profile = &inner.settings.trust_profile;
+        let checked = inner
+            .trust
+            .validate(profile, &verified.cert_der, &verified.intermediates, now)
+            .await;
+        let validation = match checked {
+            Ok(v) => v,
+            Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
+        };
+        if !validation.is_valid() {
+            // The check's name only: reasons may quote certificate fields.
+            let check = validation
+                .report
+                .first_failure()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let detail = format!("certificate refused by trust profile ({check})");
+            return Some(Err(failed(false, "smart_id.failed", &detail)));
+        }
+        let report = serde_json::to_value(&validation.report).ok();
+        Some(Ok((verified.fields(), report)))
+    }
+
+    /// Stores the end of the attempt. A flow whose result goes to its attr_url is finished
+    /// here, so the result is delivered even if the browser is gone; a retryable failure waits
+    /// for the citizen's choice.
+    async fn record(self, result: Result<Verified, Failure>) {
+        let (progress, outcome) = match result {
+            Ok((fields, report)) => {
+                tracing::info!(flow = ?self.id, "smart-id: verified");
+                let outcome = MeansOutcome::Verified {
+                    means: MeansId::SmartId,
+                    identity: Identity {
+                        fields: fields.clone(),
+                    },
+                    report: report.clone(),
+                };
+                let progress = Progress::Verified {
+                    vc: self.vc.clone(),
+                    fields,
+                    report,
+                };
+                (progress, Some(outcome))
+            }
+            Err(f) => {
+                tracing::info!(flow = ?self.id, kind = ?f.kind, retry = f.retry, detail = %f.detail, "smart-id: attempt failed");
+                let outcome = (!f.retry).then_some(MeansOutcome::Failed {
+                    means: MeansId::SmartId,
+                });
+                let progress = Progress::Failed {
+                    vc: self.vc.clone(),
+                    retry: f.retry,
+                    message_key: f.message_key.to_string(),
+                };
+                (progress, outcome)
+            }
+        };
+        let server_side = self.flows.delivers_server_side(&self.id).await;
+        if let (Ok(true), Some(outcome)) = (server_side, outcome) {
+            if self.still_ours().await {
+                match self.flows.complete_unattended(&self.id, outcome).await {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(flow = ?self.id, error = %e, "smart-id: unattended finish failed; leaving it to the browser")
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.set(progress).await {
+            tracing::info!(flow = ?self.id, error = %e, "smart-id: flow moved on before the result was recorded");
+        }
+    }
+
+    /// Compare-and-set from this attempt's `started` state to `next`.
+    async fn set(&self, next: Progress) -> Result<(), FlowError> {
+        let vc = self.vc.clone();
+        self.flows
+            .set_progress(
+                &self.id,
+                None,
+                MeansId::SmartId,
+                move |current| match current.is_some_and(|v| is_started(v, &vc)) {
+                    true => Ok(()),
+                    false => Err(FlowError::WrongState),
+                },
+                next.to_json(),
+            )
+            .await
+    }
+
+    /// The flow still exists and is still at this attempt (not cancelled, expired or retried).
+    async fn still_ours(&self) -> bool {
+        match self.flows.state_of(&self.id).await {
+            Ok(FlowState::Authenticating {
+                means: MeansId::SmartId,
+                progress,
+            }) => is_started(&progress, &self.vc),
+            _ => false,
+        }
+    }
+}
+
+fn is_started(v: &serde_json::Value, vc: &str) -> bool {
+    v.get("phase").and_then(|p| p.as_str()) == Some("started")
+        && v.get("vc").and_then(|c| c.as_str()) == Some(vc)
+}
