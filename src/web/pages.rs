@@ -199,7 +199,7 @@ mod tests {
             "id": "AAAAAAAAAAAAAAAAAAAAAA", "csrf": "c", "attributes": [evil],
             "means": [{"id": "test", "label": evil}], "shared": [{"tag": "x", "value": evil}],
             "message": evil, "result": {"status": evil, "claims": [[evil, evil]]},
-            "error": evil, "tags": [evil], "token": evil, "delivery": evil, "raw": evil,
+            "error": evil, "tags": [{"name": evil, "checked": true}], "sid_tags": [evil], "token": evil, "delivery": evil, "raw": evil,
             "connector": "http://127.0.0.1:35780", "countries": [{"code": "EE", "name": evil}],
             "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
         });
