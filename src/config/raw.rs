@@ -166,7 +166,7 @@ impl Default for RawCardMeans {
     fn default() -> Self {
         RawCardMeans {
             enabled: false,
-            connector_url: "http://127.0.0.1:35780".into(),
+            connector_url: "http://127.0.0.1:24801".into(),
             nonce_ttl_seconds: 300,
             auth_profile: "beid_auth".into(),
             rrn_profile: "beid_rrn".into(),

@@ -200,7 +200,7 @@ mod tests {
             "means": [{"id": "test", "label": evil}], "shared": [{"tag": "x", "value": evil}],
             "message": evil, "result": {"status": evil, "claims": [[evil, evil]]},
             "error": evil, "tags": [{"name": evil, "checked": true}], "sid_tags": [evil], "token": evil, "delivery": evil, "raw": evil,
-            "connector": "http://127.0.0.1:35780", "countries": [{"code": "EE", "name": evil}],
+            "connector": "http://127.0.0.1:24801", "countries": [{"code": "EE", "name": evil}],
             "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
         });
         let mut rendered = 0;

@@ -59,7 +59,7 @@ revocation = "off"
 }
 
 async fn app_with(dir: &Path, ocsp: Option<&str>) -> TestApp {
-    let extra_toml = card_toml(dir, "http://127.0.0.1:35780", ocsp);
+    let extra_toml = card_toml(dir, "http://127.0.0.1:24801", ocsp);
     TestApp::spawn(Options {
         extra_toml,
         ..Options::default()
@@ -149,7 +149,7 @@ async fn the_card_completes_a_flow_with_the_mapped_attributes() {
             .unwrap()
             .to_string();
         assert!(
-            csp.contains("connect-src 'self' http://127.0.0.1:35780"),
+            csp.contains("connect-src 'self' http://127.0.0.1:24801"),
             "{csp}"
         );
         assert!(page.text().await.unwrap().contains("static/card.js"));
