@@ -10,81 +10,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_eid::config::Config;
-use auth_eid::flow::{BrowserProof, FlowService, MeansOutcome};
-use auth_eid::ids::FlowId;
-use auth_eid::means::MeansId;
+use auth_eid::flow::FlowService;
 use auth_eid::store::memory::MemoryStore;
 use auth_eid::token::{Outcome, TokenIssuer};
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use figment::providers::{Format, Toml};
-use figment::Figment;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-const BODY: &[u8] =
-    br#"{"attributes":["email","name"],"continuation":"https://comm.example/ui?session=5e09"}"#;
-
 fn config() -> Config {
-    let text = format!(
-        r#"
-mode = "demo"
-public_url = "https://auth.example"
-internal_url = "https://auth.internal"
-[keys.signing]
-type = "RSA"
-key = """{}"""
-[keys.encryption]
-type = "RSA"
-key = """{}"""
-[allow]
-continuation = ["https://comm.example/ui"]
-[flow]
-max_live_flows = 100000000
-[means.test]
-enabled = true
-[means.test.attributes]
-email = "an@example.org"
-name = "An Peeters"
-"#,
-        auth_eid::demo_keys::SIGNING_PRIVATE,
-        auth_eid::demo_keys::RECEIVER_PUBLIC
-    );
-    Config::from_figment(
-        Figment::from(Toml::string(&text)),
-        std::path::Path::new("."),
-    )
-    .unwrap()
+    common::config(0, "")
 }
 
 fn service(config: &Config) -> FlowService {
     let store = Arc::new(MemoryStore::new(config.flow.max_live_flows));
     FlowService::new(config, store, Arc::new(Notify::new())).unwrap()
-}
-
-/// One whole flow after start: bind the browser, choose the test means, complete.
-async fn issue(flows: &FlowService) -> String {
-    let url = flows.start(BODY).await.unwrap();
-    let id = FlowId::parse(url.rsplit('/').next().unwrap()).unwrap();
-    let opened = flows.open(&id, None).await.unwrap();
-    let cookie = opened.new_cookie.unwrap();
-    let proof = BrowserProof {
-        cookie: Some(&cookie),
-        csrf: Some(&opened.view.csrf),
-    };
-    flows
-        .choose_means(&id, &proof, MeansId::Test)
-        .await
-        .unwrap();
-    let identity = flows.catalog().test_identity().clone();
-    let outcome = MeansOutcome::Verified {
-        means: MeansId::Test,
-        identity,
-        report: None,
-    };
-    flows.complete(&id, &proof, outcome).await.unwrap()
 }
 
 fn raw_rsa_sign(key: &PKey<openssl::pkey::Private>) -> Vec<u8> {
@@ -107,10 +51,10 @@ fn benches(c: &mut Criterion) {
     };
 
     c.bench_function("start_authentication (domain)", |b| {
-        b.iter(|| rt.block_on(flows.start(black_box(BODY))).unwrap())
+        b.iter(|| rt.block_on(flows.start(black_box(common::BODY))).unwrap())
     });
     c.bench_function("issue result (bind, choose, complete)", |b| {
-        b.iter(|| rt.block_on(issue(&flows)))
+        b.iter(|| rt.block_on(common::whole_flow(&flows)))
     });
     c.bench_function("token only (sign + encrypt)", |b| {
         b.iter(|| issuer.issue(black_box(&outcome), 1).unwrap())
@@ -128,9 +72,9 @@ fn benches(c: &mut Criterion) {
         t.elapsed() / n
     };
     let start = per(20_000, &mut || {
-        drop(rt.block_on(flows.start(BODY)).unwrap())
+        drop(rt.block_on(flows.start(common::BODY)).unwrap())
     });
-    let full = per(300, &mut || drop(rt.block_on(issue(&flows))));
+    let full = per(300, &mut || drop(rt.block_on(common::whole_flow(&flows))));
     let sign = per(300, &mut || drop(raw_rsa_sign(&key)));
     println!("\nsummary (single thread, memory store):");
     println!("  start_authentication        {:>9.1} us", micros(start));

@@ -19,18 +19,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_eid::config::Config;
-use auth_eid::flow::{BrowserProof, FlowService, MeansOutcome};
-use auth_eid::ids::FlowId;
-use auth_eid::means::MeansId;
+use auth_eid::flow::FlowService;
 use auth_eid::store::{self, FlowStore};
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use figment::providers::{Format, Toml};
-use figment::Figment;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-const BODY: &[u8] =
-    br#"{"attributes":["email","name"],"continuation":"https://comm.example/ui?session=5e09"}"#;
 /// Requests in flight in the throughput runs.
 const IN_FLIGHT: usize = 32;
 const RUN_FOR: Duration = Duration::from_secs(4);
@@ -40,39 +36,7 @@ fn config(store: &str) -> Config {
         .and_then(|l| l.local_addr())
         .unwrap()
         .port();
-    let text = format!(
-        r#"
-mode = "demo"
-public_url = "https://auth.example"
-internal_url = "https://auth.internal"
-[server]
-port = {port}
-[keys.signing]
-type = "RSA"
-key = """{}"""
-[keys.encryption]
-type = "RSA"
-key = """{}"""
-[allow]
-continuation = ["https://comm.example/ui"]
-[flow]
-max_live_flows = 100000000
-[means.test]
-enabled = true
-[means.test.attributes]
-email = "an@example.org"
-name = "An Peeters"
-[store]
-{store}
-"#,
-        auth_eid::demo_keys::SIGNING_PRIVATE,
-        auth_eid::demo_keys::RECEIVER_PUBLIC
-    );
-    Config::from_figment(
-        Figment::from(Toml::string(&text)),
-        std::path::Path::new("."),
-    )
-    .unwrap()
+    common::config(port, &format!("[store]\n{store}"))
 }
 
 async fn service(config: &Config) -> Arc<FlowService> {
@@ -119,28 +83,6 @@ impl Drop for Redis {
     }
 }
 
-/// One whole flow: start, bind the browser, choose the test means, complete.
-async fn whole_flow(flows: &FlowService) -> String {
-    let url = flows.start(BODY).await.unwrap();
-    let id = FlowId::parse(url.rsplit('/').next().unwrap()).unwrap();
-    let opened = flows.open(&id, None).await.unwrap();
-    let cookie = opened.new_cookie.unwrap();
-    let proof = BrowserProof {
-        cookie: Some(&cookie),
-        csrf: Some(&opened.view.csrf),
-    };
-    flows
-        .choose_means(&id, &proof, MeansId::Test)
-        .await
-        .unwrap();
-    let outcome = MeansOutcome::Verified {
-        means: MeansId::Test,
-        identity: flows.catalog().test_identity().clone(),
-        report: None,
-    };
-    flows.complete(&id, &proof, outcome).await.unwrap()
-}
-
 #[derive(Clone, Copy)]
 enum Work {
     Start,
@@ -175,7 +117,7 @@ fn http_throughput(rt: &Runtime, base: &str) -> f64 {
                         let res = client
                             .post(&url)
                             .header("Content-Type", "application/json")
-                            .body(BODY)
+                            .body(common::BODY)
                             .send()
                             .await
                             .unwrap();
@@ -203,8 +145,8 @@ fn throughput(rt: &Runtime, flows: &Arc<FlowService>, work: Work) -> f64 {
                 tokio::spawn(async move {
                     while began.elapsed() < RUN_FOR {
                         match work {
-                            Work::Start => drop(flows.start(BODY).await.unwrap()),
-                            Work::WholeFlow => drop(whole_flow(&flows).await),
+                            Work::Start => drop(flows.start(common::BODY).await.unwrap()),
+                            Work::WholeFlow => drop(common::whole_flow(&flows).await),
                         }
                         done.fetch_add(1, Ordering::Relaxed);
                     }
@@ -235,10 +177,10 @@ fn benches(c: &mut Criterion) {
     for (name, flows) in [("memory", &memory), ("redis", &redis_flows)] {
         c.bench_function(
             &format!("start_authentication, one at a time ({name})"),
-            |b| b.iter(|| rt.block_on(flows.start(black_box(BODY))).unwrap()),
+            |b| b.iter(|| rt.block_on(flows.start(black_box(common::BODY))).unwrap()),
         );
         c.bench_function(&format!("whole flow, one at a time ({name})"), |b| {
-            b.iter(|| rt.block_on(whole_flow(flows)))
+            b.iter(|| rt.block_on(common::whole_flow(flows)))
         });
     }
 
