@@ -72,7 +72,7 @@ pub fn demo(args: DemoArgs) -> ExitCode {
     match crate::demo::config(args.port, args.state_dir) {
         Ok(cfg) => {
             eprintln!(
-                "auth-eid demo: open {}/demo/ in a browser (demo keys, test means; not for production)",
+                "auth-eid demo: open {}/demo/ in a browser. Means: test, an emulated eID card (PIN 1234), Smart-ID against its simulator. Demo keys: not for production.",
                 cfg.public_url.base()
             );
             run_server(cfg, true)
