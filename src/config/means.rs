@@ -297,3 +297,38 @@ fn client_settings(
     settings.request_timeout = Duration::from_millis(raw.request_timeout_ms.max(1_000));
     Some(settings)
 }
+
+/// The trust profiles the enabled means name must exist; Smart-ID's demo and live never mix.
+pub(super) fn check_profiles(
+    trust: &crate::pki::TrustStore,
+    card: &CardSettings,
+    smart_id: &SmartIdMeansSettings,
+    errors: &mut Vec<ConfigError>,
+) {
+    let wanted = [
+        (card.enabled, "means.card.auth_profile", &card.auth_profile),
+        (card.enabled, "means.card.rrn_profile", &card.rrn_profile),
+        (
+            smart_id.enabled,
+            "means.smart_id.trust_profile",
+            &smart_id.trust_profile,
+        ),
+    ];
+    for (enabled, key, profile) in wanted {
+        if enabled && !trust.has_profile(profile) {
+            errors.push(ConfigError::key(
+                key,
+                format!("names trust profile `{profile}`, which [trust] does not define"),
+            ));
+        }
+    }
+    if smart_id.enabled
+        && trust.has_profile(&smart_id.trust_profile)
+        && trust.is_demo(&smart_id.trust_profile) != smart_id.demo_environment
+    {
+        errors.push(ConfigError::key(
+            "means.smart_id.trust_profile",
+            "demo and live never mix: a demo environment needs a profile with demo = true, live one without",
+        ));
+    }
+}

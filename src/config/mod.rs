@@ -1,6 +1,7 @@
 //! Configuration: defaults < `config.toml` < `AUTH_EID_*` environment (`__` for nesting),
 //! validated once at start-up into [`Config`]. Errors name the key and never print values.
 
+mod errors;
 mod keys;
 mod means;
 pub mod raw;
@@ -9,7 +10,6 @@ mod server_store;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +18,8 @@ use base64::Engine;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 
+use errors::figment_errors;
+pub use errors::{ConfigError, ConfigErrors};
 pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
@@ -25,52 +27,6 @@ pub use server_store::{redact_url, ServerSettings, StoreSettings};
 
 use crate::attributes::AttributeTag;
 use crate::urls::{AllowList, HttpUrl, UrlPrefix};
-
-/// A configuration problem: the key it is about and what is wrong, never the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: String,
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub fn key(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}", self.problem)
-        } else {
-            write!(f, "`{}`: {}", self.key, self.problem)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// All problems found in one pass, so an operator fixes them in one go.
-#[derive(Debug)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
 
 #[derive(Debug, Clone)]
 pub struct FlowSettings {
@@ -157,51 +113,6 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.mode == Mode::Production
-    }
-}
-
-/// Figment's own messages can quote the offending value (a PEM block, say); rebuild them from
-/// the key path and the kind of problem only.
-fn figment_errors(err: figment::Error) -> ConfigErrors {
-    use figment::error::Kind;
-    let list = err
-        .into_iter()
-        .map(|e| {
-            let key = e.path.join(".");
-            let problem = match &e.kind {
-                Kind::MissingField(f) => {
-                    return ConfigError::key(join_key(&key, f), "is required but missing");
-                }
-                Kind::UnknownField(f, _) => {
-                    return ConfigError::key(join_key(&key, f), "is not a known setting");
-                }
-                Kind::InvalidType(_, expected) => {
-                    format!("has the wrong type (expected {expected})")
-                }
-                Kind::InvalidValue(_, expected) => {
-                    format!("has an invalid value (expected {expected})")
-                }
-                Kind::InvalidLength(_, expected) => {
-                    format!("has the wrong length (expected {expected})")
-                }
-                Kind::UnknownVariant(_, allowed) => {
-                    format!("must be one of: {}", allowed.join(", "))
-                }
-                Kind::DuplicateField(f) => format!("sets `{f}` twice"),
-                Kind::Message(_) => "could not be read (check its syntax)".to_string(),
-                _ => "is not valid".to_string(),
-            };
-            ConfigError::key(key, problem)
-        })
-        .collect();
-    ConfigErrors(list)
-}
-
-fn join_key(parent: &str, field: &str) -> String {
-    if parent.is_empty() {
-        field.to_string()
-    } else {
-        format!("{parent}.{field}")
     }
 }
 
@@ -309,32 +220,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         .map_err(|e| errors.extend(e))
         .ok();
     if let Some(trust) = &trust {
-        let wanted = [
-            (card.enabled, "means.card.auth_profile", &card.auth_profile),
-            (card.enabled, "means.card.rrn_profile", &card.rrn_profile),
-            (
-                smart_id.enabled,
-                "means.smart_id.trust_profile",
-                &smart_id.trust_profile,
-            ),
-        ];
-        for (enabled, key, profile) in wanted {
-            if enabled && !trust.has_profile(profile) {
-                errors.push(ConfigError::key(
-                    key,
-                    format!("names trust profile `{profile}`, which [trust] does not define"),
-                ));
-            }
-        }
-        if smart_id.enabled
-            && trust.has_profile(&smart_id.trust_profile)
-            && trust.is_demo(&smart_id.trust_profile) != smart_id.demo_environment
-        {
-            errors.push(ConfigError::key(
-                "means.smart_id.trust_profile",
-                "demo and live never mix: a demo environment needs a profile with demo = true, live one without",
-            ));
-        }
+        means::check_profiles(trust, &card, &smart_id, &mut errors);
     }
 
     let f = &raw.flow;
