@@ -103,6 +103,26 @@ impl<'r> FromRequest<'r> for Browser<'r> {
     }
 }
 
+/// A means' state, present only when the means is enabled: its routes then answer 404, never
+/// a 500 for missing state.
+pub struct Enabled<'r, T: Send + Sync + 'static>(pub &'r T);
+
+#[rocket::async_trait]
+impl<'r, T: Send + Sync + 'static> FromRequest<'r> for Enabled<'r, T> {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match req.rocket().state::<T>() {
+            Some(state) => Outcome::Success(Enabled(state)),
+            None => Outcome::Forward(Status::NotFound),
+        }
+    }
+}
+
+/// A flow id from the path; anything else is an unknown flow (the same 404 as an expired one).
+pub fn flow_id(raw: &str) -> Result<FlowId, FlowError> {
+    FlowId::parse(raw).ok_or(FlowError::NotFound)
+}
+
 /// Refuses state-changing requests from other sites (403 before any state is read).
 /// Pages send `Referrer-Policy: no-referrer`, so browsers send `Origin: null` on our own form
 /// posts; the flow cookie and the CSRF token carry the real proof.

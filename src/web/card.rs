@@ -12,27 +12,12 @@ use tracing::Instrument;
 
 use crate::flow::card::{CardFlow, CardStepError, Refusal};
 use crate::flow::{BrowserProof, FlowError};
-use crate::ids::FlowId;
 use crate::means::card::WebEidToken;
 use crate::means::MeansId;
 
-use super::browser::{page_status, Browser, Html, PageError, SameOrigin};
+use super::browser::{flow_id, page_status, Browser, Enabled, Html, PageError, SameOrigin};
 use super::flow::{means_view, Opened};
 use super::headers::CSP;
-
-/// The card means, when it is enabled; routes of a disabled card answer 404.
-pub struct Card<'r>(&'r CardFlow);
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for Card<'r> {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
-        match req.rocket().state::<CardFlow>() {
-            Some(card) => rocket::request::Outcome::Success(Card(card)),
-            None => rocket::request::Outcome::Forward(Status::NotFound),
-        }
-    }
-}
 
 /// A token with certificates, identity, address and an optional photo stays well below this.
 const TOKEN_BODY_LIMIT: usize = 256 * 1024;
@@ -52,15 +37,11 @@ impl<'r> Responder<'r, 'static> for CardPage {
     }
 }
 
-fn flow_id(raw: &str) -> Result<FlowId, FlowError> {
-    FlowId::parse(raw).ok_or(FlowError::NotFound)
-}
-
 #[rocket::get("/flow/<id>/card")]
 pub async fn page(
     id: &str,
     b: Browser<'_>,
-    card: Card<'_>,
+    card: Enabled<'_, CardFlow>,
 ) -> Result<Result<CardPage, Opened>, PageError> {
     let id = flow_id(id)?;
     let view = match means_view(&b, &id, MeansId::Card).await? {
@@ -106,7 +87,7 @@ pub async fn nonce(
     id: &str,
     body: Json<NonceRequest>,
     b: Browser<'_>,
-    card: Card<'_>,
+    card: Enabled<'_, CardFlow>,
     _same: SameOrigin,
 ) -> CardJson {
     let cookie = b.cookie();
@@ -140,7 +121,7 @@ pub async fn token(
     id: &str,
     body: Data<'_>,
     b: Browser<'_>,
-    card: Card<'_>,
+    card: Enabled<'_, CardFlow>,
     _same: SameOrigin,
 ) -> CardJson {
     let refused = |status, code: &str| {

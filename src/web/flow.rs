@@ -10,11 +10,7 @@ use crate::flow::{FlowError, FlowState, FlowView, MeansOutcome};
 use crate::ids::FlowId;
 use crate::means::MeansId;
 
-use super::browser::{Browser, Html, PageError, SameOrigin, StepForm};
-
-fn flow_id(raw: &str) -> Result<FlowId, PageError> {
-    FlowId::parse(raw).ok_or(PageError::plain(FlowError::NotFound))
-}
+use super::browser::{flow_id, Browser, Html, PageError, SameOrigin, StepForm};
 
 /// A refused step of a flow this browser owns keeps its "back" and "cancel" actions.
 fn keep_flow(id: &FlowId, csrf: Option<&str>) -> impl FnOnce(FlowError) -> PageError {

@@ -3,41 +3,24 @@
 
 use rocket::form::{Form, FromForm};
 use rocket::http::Status;
-use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::flow::{Finished, FlowError, SmartIdFlow, Stage, SubmitError, WaitView};
+use crate::flow::{Finished, SmartIdFlow, Stage, SubmitError, WaitView};
 use crate::ids::FlowId;
 
-use super::browser::{page_status, Browser, Html, PageError, SameOrigin, StepForm};
+use super::browser::{
+    flow_id, page_status, Browser, Enabled, Html, PageError, SameOrigin, StepForm,
+};
 use super::flow::Opened;
-
-/// The Smart-ID means, when it is enabled; otherwise its pages do not exist (404).
-pub struct Sid<'r>(&'r SmartIdFlow);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Sid<'r> {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        match req.rocket().state::<SmartIdFlow>() {
-            Some(s) => Outcome::Success(Sid(s)),
-            None => Outcome::Error((Status::NotFound, ())),
-        }
-    }
-}
 
 #[derive(Debug, FromForm)]
 pub struct SidForm {
     pub csrf: Option<String>,
     pub country: Option<String>,
     pub code: Option<String>,
-}
-
-fn flow_id(raw: &str) -> Result<FlowId, PageError> {
-    FlowId::parse(raw).ok_or(PageError::plain(FlowError::NotFound))
 }
 
 fn to(b: &Browser<'_>, id: &FlowId, rest: &str) -> Redirect {
@@ -90,7 +73,11 @@ fn stage_page(
 }
 
 #[rocket::get("/flow/<id>/smart-id")]
-pub async fn form(id: &str, b: Browser<'_>, sid: Sid<'_>) -> Result<Opened, PageError> {
+pub async fn form(
+    id: &str,
+    b: Browser<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
+) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
     let stage = sid
@@ -106,7 +93,7 @@ pub async fn submit(
     id: &str,
     form: Form<SidForm>,
     b: Browser<'_>,
-    sid: Sid<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
     _same: SameOrigin,
 ) -> Result<Result<Redirect, Html>, PageError> {
     let id = flow_id(id)?;
@@ -133,7 +120,11 @@ pub async fn submit(
 }
 
 #[rocket::get("/flow/<id>/smart-id/wait")]
-pub async fn wait(id: &str, b: Browser<'_>, sid: Sid<'_>) -> Result<Opened, PageError> {
+pub async fn wait(
+    id: &str,
+    b: Browser<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
+) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
     let cookie = b.cookie();
     let stage = sid
@@ -146,7 +137,11 @@ pub async fn wait(id: &str, b: Browser<'_>, sid: Sid<'_>) -> Result<Opened, Page
 
 /// Polled by the waiting page: `{state, message}`, nothing personal.
 #[rocket::get("/flow/<id>/smart-id/status")]
-pub async fn status(id: &str, b: Browser<'_>, sid: Sid<'_>) -> (Status, Json<serde_json::Value>) {
+pub async fn status(
+    id: &str,
+    b: Browser<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
+) -> (Status, Json<serde_json::Value>) {
     let Some(id) = FlowId::parse(id) else {
         return (Status::NotFound, Json(json!({"state": "error"})));
     };
@@ -174,7 +169,7 @@ pub async fn finish(
     id: &str,
     form: Form<StepForm>,
     b: Browser<'_>,
-    sid: Sid<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
@@ -196,7 +191,7 @@ pub async fn retry(
     id: &str,
     form: Form<StepForm>,
     b: Browser<'_>,
-    sid: Sid<'_>,
+    sid: Enabled<'_, SmartIdFlow>,
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
