@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_eid::means::card::session::{authenticate, AuthRequest};
 use auth_eid::means::card::{Pin, WebEidToken};
@@ -256,6 +257,25 @@ async fn untrusted_expired_and_revoked_certificates_are_refused() {
     let step = CardStep::begin(&app, &["nrn"]).await;
     let token = sign(&expired, Profile::Rsa, &app.base, &step.challenge().await);
     assert_eq!(step.submit(&token).await.0, 422, "expired");
+    // ...and expiry is its only defect: the same profile accepts it at a time inside its validity.
+    let trust = crate::pki::responder::store(&card_toml(dir, "http://127.0.0.1:1", None));
+    let pem = std::fs::read(expired.join("card-rsa-auth.pem")).unwrap();
+    let leaf = X509::from_pem(&pem).unwrap().to_der().unwrap();
+    let ca_der = vec![issued(dir, "citizen-ca").cert.to_der().unwrap()];
+    let inside = SystemTime::now() - Duration::from_secs(6 * 3600);
+    let then = trust
+        .validate("beid_auth", &leaf, &ca_der, inside)
+        .await
+        .unwrap();
+    assert!(then.is_valid(), "{:?}", then.report.first_failure());
+    let today = trust
+        .validate("beid_auth", &leaf, &ca_der, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        today.report.first_failure().map(|c| c.name.as_str()),
+        Some("validity")
+    );
 
     // revoked, answered by a real `openssl ocsp` responder for the citizen CA
     let ca = issued(dir, "citizen-ca");
@@ -350,6 +370,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 /// Re-issues the RSA card's authentication certificate, same key and subject, valid only in
 /// the past.
 fn reissue_expired(dir: &Path) {
@@ -365,9 +392,11 @@ fn reissue_expired(dir: &Path) {
     b.set_subject_name(old.subject_name()).unwrap();
     b.set_issuer_name(ca.cert.subject_name()).unwrap();
     b.set_pubkey(&old.public_key().unwrap()).unwrap();
-    b.set_not_before(&Asn1Time::from_unix(1_500_000_000).unwrap())
+    // Valid from 12 h to 1 h ago: inside the CAs' validity (they start yesterday).
+    let now = unix_now();
+    b.set_not_before(&Asn1Time::from_unix(now - 12 * 3600).unwrap())
         .unwrap();
-    b.set_not_after(&Asn1Time::from_unix(1_600_000_000).unwrap())
+    b.set_not_after(&Asn1Time::from_unix(now - 3600).unwrap())
         .unwrap();
     b.append_extension(
         KeyUsage::new()

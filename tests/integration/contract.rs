@@ -152,28 +152,9 @@ async fn result_by_attr_url_for_rsa_and_ec(store: StoreKind) {
 }
 
 async fn cancel_delivers_a_signed_failed_token(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let client_url = app.start_ok(&["email"], None).await;
-    let browser = TestApp::browser();
-    let page = browser
-        .get(&client_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::harness::app::csrf_of(&page);
-    let res = browser
-        .post(format!("{client_url}/cancel"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = app.cancel(&TestApp::browser(), &client_url).await;
     assert_eq!(res.status(), 303);
     let opened = app.open_token(&result_of(&location(&res)).unwrap());
     assert_contract(&opened, "RSA", "failed");
@@ -182,11 +163,7 @@ async fn cancel_delivers_a_signed_failed_token(store: StoreKind) {
 }
 
 async fn jti_is_unique_and_client_urls_differ(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let mut jtis = BTreeSet::new();
     let mut urls = BTreeSet::new();
     for _ in 0..5 {

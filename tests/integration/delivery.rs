@@ -64,22 +64,7 @@ async fn a_cancelled_flow_delivers_failed_by_the_same_route(store: StoreKind) {
     let receiver = Receiver::start(free_port(), 0).await;
     let app = app_for(receiver.port, store).await;
     let client_url = app.start_ok(&["email"], Some(&receiver.url("c"))).await;
-    let browser = TestApp::browser();
-    let page = browser
-        .get(&client_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::harness::app::csrf_of(&page);
-    let res = browser
-        .post(format!("{client_url}/cancel"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = app.cancel(&TestApp::browser(), &client_url).await;
     assert_eq!(res.status(), 303);
     assert!(!res.headers()["location"]
         .to_str()

@@ -33,11 +33,7 @@ fn assert_page_headers(res: &reqwest::Response, what: &str) {
 }
 
 async fn every_page_carries_the_security_headers_and_the_cookie_is_bound(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let client_url = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
     let first = browser.get(&client_url).send().await.unwrap();
@@ -82,11 +78,7 @@ async fn every_page_carries_the_security_headers_and_the_cookie_is_bound(store: 
 }
 
 async fn pages_speak_the_browsers_language(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     for (accept, expected) in [
         ("nl-BE,nl;q=0.9", "Bevestig wie u bent"),
         ("fr", "Confirmez votre identité"),
@@ -104,11 +96,7 @@ async fn pages_speak_the_browsers_language(store: StoreKind) {
 }
 
 async fn csrf_token_missing_or_wrong_is_403_without_state_change(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let client_url = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
     let csrf = csrf_of(
@@ -160,11 +148,7 @@ async fn csrf_token_missing_or_wrong_is_403_without_state_change(store: StoreKin
 }
 
 async fn another_browser_and_another_flows_cookie_are_refused(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let a = app.start_ok(&["email"], None).await;
     let b = app.start_ok(&["email"], None).await;
     let browser = TestApp::browser();
@@ -200,11 +184,7 @@ async fn another_browser_and_another_flows_cookie_are_refused(store: StoreKind) 
 }
 
 async fn odd_flow_ids_are_404_never_500(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let long = "A".repeat(10_000);
     for id in [
         "AAAAAAAAAAAAAAAAAAAAAA",

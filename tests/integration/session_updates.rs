@@ -31,11 +31,7 @@ async fn live(app: &TestApp, session_url: &str) -> bool {
 }
 
 async fn every_update_answers_200_and_logout_is_final(store: StoreKind) {
-    let app = TestApp::spawn(Options {
-        store,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_store(store).await;
     let url = session_url(&app).await;
     assert!(!url.contains('?'), "session_url has no query");
     let client = reqwest::Client::new();

@@ -153,6 +153,15 @@ evil = "<script>alert(1)</script>\"'&"
 }
 
 impl TestApp {
+    /// The default test app on `store`.
+    pub async fn with_store(store: StoreKind) -> TestApp {
+        Self::spawn(Options {
+            store,
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn spawn(options: Options) -> TestApp {
         let own_redis = (options.store == StoreKind::Redis && options.redis_url.is_none())
             .then(RedisServer::start);
@@ -290,6 +299,19 @@ impl Client {
             .unwrap();
         assert_eq!(res.status(), 303);
         csrf
+    }
+
+    /// Opens client_url (binding this browser) and presses Cancel; gives the response (a 303).
+    pub async fn cancel(&self, browser: &reqwest::Client, client_url: &str) -> reqwest::Response {
+        let page = browser.get(client_url).send().await.unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let form = [("csrf", csrf.as_str())];
+        browser
+            .post(format!("{client_url}/cancel"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Walks the test means to the end; gives the final response (a 303).
