@@ -117,7 +117,8 @@ impl Simulator {
         &self.state.pki
     }
 
-    /// `{"requests": n, "sessions_created": n}`: RP API requests that reached HTTP, sessions.
+    /// `{"requests": n, "sessions_created": n, "waiting": n}`: RP API requests that reached
+    /// HTTP, sessions, and long polls waiting right now.
     pub fn stats(&self) -> serde_json::Value {
         server::stats(&self.state)
     }
@@ -133,6 +134,18 @@ impl Simulator {
         let f: faults::FaultRequest = serde_json::from_value(request.clone())?;
         self.state.add_fault(&f);
         Ok(())
+    }
+
+    /// While held, new sessions stay RUNNING until [`Simulator::release`] (`POST
+    /// /control/hold {"hold": true}`).
+    pub fn hold(&self, hold: bool) {
+        self.state.set_hold(hold);
+    }
+
+    /// Completes every held session at once and wakes their long polls (`POST
+    /// /control/release`); gives how many.
+    pub fn release(&self) -> usize {
+        server::release(&self.state)
     }
 
     pub async fn shutdown(mut self) {
@@ -226,7 +239,8 @@ fn help_text() -> String {
         "  any other PNOEE/LV/LT/BE code with a valid check digit: OK, generated certificate\n\n\
          Control API (same HTTPS port): POST /control/fault {\"fault\": NAME, \"identity\"?: ID, \
          \"count\"?: N, \"delay_ms\"?: MS}; POST /control/reset; POST /control/delay \
-         {\"delay_ms\": MS}; GET /control/stats; GET /control/requests.\n\
+         {\"delay_ms\": MS}; POST /control/hold {\"hold\": BOOL} (new sessions wait for a \
+         release); POST /control/release; GET /control/stats; GET /control/requests.\n\
          Faults: http_500 http_503 http_480 http_580 drop_connection slow_answer broken_json \
          wrong_signature truncated_signature untrusted_ca expired_certificate wrong_level \
          advanced_level other_person_certificate algorithm_mismatch signing_certificate \

@@ -1,7 +1,7 @@
 //! The HTTPS server: RP API v2 under `/smart-id-rp/v2/`, the control API under `/control/`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::CONTENT_TYPE;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::accounts::{self, Account, Behaviour};
@@ -34,12 +35,22 @@ pub struct State {
     log: Mutex<VecDeque<Value>>,
     pub requests: AtomicU64,
     pub sessions_created: AtomicU64,
+    /// Held: new sessions stay RUNNING until `/control/release` (load tests: every user
+    /// answers in the same instant, known to the caller).
+    hold: AtomicBool,
+    released: Notify,
+    /// Long polls waiting for their session right now.
+    waiting: AtomicU64,
 }
 
 struct Session {
     complete_at: Instant,
+    held: bool,
     result: Value,
 }
+
+/// How far away a held session's completion is: "not until released".
+const HELD: Duration = Duration::from_secs(24 * 3600);
 
 type Resp = Response<Full<Bytes>>;
 
@@ -59,6 +70,9 @@ impl State {
             log: Mutex::default(),
             requests: AtomicU64::new(0),
             sessions_created: AtomicU64::new(0),
+            hold: AtomicBool::new(false),
+            released: Notify::new(),
+            waiting: AtomicU64::new(0),
         }
     }
 }
@@ -66,6 +80,10 @@ impl State {
 impl State {
     pub fn add_fault(&self, f: &FaultRequest) {
         lock(&self.faults).add(f);
+    }
+
+    pub fn set_hold(&self, hold: bool) {
+        self.hold.store(hold, Ordering::SeqCst);
     }
 
     pub fn recent_requests(&self) -> Vec<Value> {
@@ -197,7 +215,10 @@ fn start(state: &State, target: &str, body: &[u8]) -> Resp {
         let o = lock(&state.opts);
         (o.delay, o.user_timeout)
     };
-    let wait = if account.behaviour == Behaviour::UserTimeout {
+    let held = state.hold.load(Ordering::SeqCst);
+    let wait = if held {
+        HELD
+    } else if account.behaviour == Behaviour::UserTimeout {
         user_timeout
     } else {
         delay
@@ -207,6 +228,7 @@ fn start(state: &State, target: &str, body: &[u8]) -> Resp {
         id.clone(),
         Session {
             complete_at: now + wait,
+            held,
             result,
         },
     );
@@ -271,9 +293,11 @@ async fn status(state: &State, id: &str, query: &str) -> Resp {
             None => return error(404),
         }
     };
-    if now < complete_at {
-        tokio::time::sleep_until(complete_at.min(now + timeout)).await;
-    }
+    let complete_at = if now < complete_at {
+        wait_for(state, id, complete_at.min(now + timeout)).await
+    } else {
+        complete_at
+    };
     if Instant::now() < complete_at {
         return json_resp(
             200,
@@ -284,6 +308,43 @@ async fn status(state: &State, id: &str, query: &str) -> Resp {
         Some(s) => json_resp(200, &s.result),
         None => error(404),
     }
+}
+
+/// Sleeps until `until` or a release, whichever is first; gives the session's completion time
+/// then (a release moves it to the release instant).
+async fn wait_for(state: &State, id: &str, until: Instant) -> Instant {
+    state.waiting.fetch_add(1, Ordering::SeqCst);
+    loop {
+        // Registered before the check, so a release between the two is not missed.
+        let released = state.released.notified();
+        let complete_at = match lock(&state.sessions).get(id) {
+            Some(s) => s.complete_at,
+            None => break,
+        };
+        if Instant::now() >= complete_at.min(until) {
+            state.waiting.fetch_sub(1, Ordering::SeqCst);
+            return complete_at;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(complete_at.min(until)) => {}
+            _ = released => {}
+        }
+    }
+    state.waiting.fetch_sub(1, Ordering::SeqCst);
+    until
+}
+
+/// Completes every held session now, waking their long polls; gives how many.
+pub fn release(state: &State) -> usize {
+    let now = Instant::now();
+    let mut n = 0;
+    for s in lock(&state.sessions).values_mut().filter(|s| s.held) {
+        s.held = false;
+        s.complete_at = now;
+        n += 1;
+    }
+    state.released.notify_waiters();
+    n
 }
 
 fn control(state: &State, method: &Method, what: &str, body: &[u8]) -> Resp {
@@ -309,6 +370,17 @@ fn control(state: &State, method: &Method, what: &str, body: &[u8]) -> Resp {
                 None => json_resp(400, &json!({"error": "delay_ms expected"})),
             }
         }
+        (&Method::POST, "hold") => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            match v.get("hold").and_then(Value::as_bool) {
+                Some(h) => {
+                    state.set_hold(h);
+                    json_resp(200, &json!({"ok": true}))
+                }
+                None => json_resp(400, &json!({"error": "hold (true or false) expected"})),
+            }
+        }
+        (&Method::POST, "release") => json_resp(200, &json!({"released": release(state)})),
         (&Method::GET, "stats") => json_resp(200, &stats(state)),
         (&Method::GET, "requests") => json_resp(200, &json!(state.recent_requests())),
         _ => error(404),
@@ -319,6 +391,7 @@ pub fn stats(state: &State) -> Value {
     json!({
         "requests": state.requests.load(Ordering::Relaxed),
         "sessions_created": state.sessions_created.load(Ordering::Relaxed),
+        "waiting": state.waiting.load(Ordering::SeqCst),
     })
 }
 

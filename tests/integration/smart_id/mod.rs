@@ -331,3 +331,40 @@ async fn two_hundred_parallel_sessions_all_complete() {
     );
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn held_sessions_wait_for_the_release_and_complete_at_once() {
+    let s = simulator(0).await;
+    s.hold(true);
+    let c = client(&s);
+    let p = c
+        .start_authentication(&target("PNOEE-50001029996"), &request(&c))
+        .await
+        .unwrap();
+    // Not complete after the normal delay (0 ms) while held: a 1 s poll answers RUNNING.
+    assert_eq!(
+        c.session_status(&p.session_id, 1000).await.unwrap(),
+        SessionStatus::Running
+    );
+    let poll = {
+        let (c, id) = (c.clone(), p.session_id.clone());
+        tokio::spawn(async move { c.session_status(&id, 60_000).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.stats()["waiting"] != 1 {
+        assert!(Instant::now() < deadline, "the long poll never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let released = Instant::now();
+    assert_eq!(s.release(), 1);
+    let st = poll.await.unwrap().unwrap();
+    assert!(matches!(st, SessionStatus::Complete(_)), "{st:?}");
+    assert!(
+        released.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        released.elapsed()
+    );
+    assert_eq!(s.stats()["waiting"], 0);
+    assert_eq!(s.release(), 0, "a released session is not held any more");
+    s.shutdown().await;
+}
