@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{SslConnector, SslMethod, SslMode, SslVerifyMode, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509Ref, X509VerifyResult, X509};
 use tokio::net::TcpStream;
@@ -90,6 +90,9 @@ pub(super) fn connector(settings: &TlsSettings) -> Result<SslConnector, ClientBu
     let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(tls)?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2))
         .map_err(tls)?;
+    // A long poll idles for up to two minutes: without this each waiting session keeps
+    // OpenSSL's 2 x 17 KB record buffers (34 MB per 1,000 waiting citizens).
+    b.set_mode(SslMode::RELEASE_BUFFERS);
     if let Some(pem) = &settings.ca_pem {
         let mut store = X509StoreBuilder::new().map_err(tls)?;
         let certs = X509::stack_from_pem(pem).map_err(tls)?;
