@@ -5,7 +5,22 @@
 //! `cargo bench --bench suite -- [--quick] [--runs N] [--only NAME,...]`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it only says how to run it.
 
+mod floor;
+mod flows;
+mod http;
+mod idle;
+mod issuance;
+mod load;
+mod plugin;
+mod receiver;
+#[allow(dead_code)]
+#[path = "../../tests/integration/support/redis.rs"]
+mod redis_server;
 mod report;
+mod smart_id;
+mod start_auth;
+
+use std::time::Instant;
 
 use report::{Opts, Row};
 
@@ -22,12 +37,35 @@ fn main() {
         .max(1);
     let only: Option<Vec<String>> =
         value_of(&args, "--only").map(|v| v.split(',').map(str::to_string).collect());
-    let opts = Opts { quick, runs };
+    let smart_id_flows = value_of(&args, "--smart-id-flows").and_then(|v| v.parse().ok());
+    let opts = Opts {
+        quick,
+        runs,
+        smart_id_flows,
+    };
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+    let began = Instant::now();
+    let dir = tempfile::tempdir().expect("a scratch directory");
     let mut rows: Vec<Row> = Vec::new();
-    let _ = wanted;
+    let floors: Vec<floor::Speed> = (0..opts.runs)
+        .map(|_| floor::measure(opts.pick(1, 1)))
+        .collect();
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Vec<Row>| {
+        if wanted(name) {
+            let t = Instant::now();
+            eprintln!("suite: {name} ...");
+            rows.extend(f());
+            eprintln!("suite: {name} took {:.0?}", t.elapsed());
+        }
+    };
+    step("start", &mut || start_auth::rows(&opts, dir.path()));
+    step("issuance", &mut || {
+        issuance::rows(&opts, dir.path(), &floors)
+    });
+    step("smart-id", &mut || smart_id::rows(&opts, dir.path()));
+    step("idle", &mut || idle::rows(&opts, dir.path()));
     print!("{}", report::render(&rows, &opts));
-    rows.clear();
+    println!("whole suite: {:.0?}", began.elapsed());
 }
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {

@@ -1,0 +1,157 @@
+//! Scenario 2, result issuance end to end (start, the test means walked by a browser, the
+//! token), by redirect and by attr_url POST to a local receiver, for RSA and EC result keys;
+//! next to the one-core `openssl speed` sign rate of the signing key's algorithm.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::floor::Speed;
+use crate::flows;
+use crate::http::Conn;
+use crate::load::{self, Until};
+use crate::plugin::{self, free_port, Keys, Process};
+use crate::receiver::Receiver;
+use crate::report::{self, Opts, Row, Target};
+
+const SECTION: &str = "2. result issuance end to end, 64 concurrent flows";
+const TAGS: &str = r#"["email","name"]"#;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Route {
+    Redirect,
+    AttrUrl,
+}
+
+struct Figures {
+    rate: Vec<f64>,
+    p99: Vec<f64>,
+    cores: Vec<f64>,
+}
+
+pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for kind in ["RSA", "EC"] {
+        let keys = Keys::new(kind);
+        let (alg, floor): (&str, Vec<f64>) = if kind == "RSA" {
+            ("RSA-2048", floors.iter().map(|f| f.rsa2048_sign).collect())
+        } else {
+            ("EC P-256", floors.iter().map(|f| f.p256_sign).collect())
+        };
+        let results = load::block_on(measure(opts, dir, &keys));
+        for (route, f) in results {
+            let name = match route {
+                Route::Redirect => format!("{kind} keys, redirect"),
+                Route::AttrUrl => format!("{kind} keys, attr_url POST"),
+            };
+            let per_core: Vec<f64> = f.rate.iter().zip(&f.cores).map(|(r, c)| r / c).collect();
+            rows.push(Row::new(SECTION, format!("{name}: flows/s"), "/s", f.rate));
+            rows.push(Row::new(
+                SECTION,
+                format!("{name}: p99 latency"),
+                "ms",
+                f.p99,
+            ));
+            rows.push(Row::new(
+                SECTION,
+                format!("{name}: plugin CPU"),
+                "cores",
+                f.cores,
+            ));
+            rows.push(Row::new(
+                SECTION,
+                format!("{name}: flows/s per core"),
+                "/s",
+                per_core.clone(),
+            ));
+            rows.push(
+                Row::new(
+                    SECTION,
+                    format!("{name}: per core, share of {alg} sign floor"),
+                    "%",
+                    report::ratio(&per_core, &floor)
+                        .iter()
+                        .map(|r| r * 100.0)
+                        .collect(),
+                )
+                .target(Target::AtLeast(80.0)),
+            );
+        }
+        rows.push(Row::new(
+            SECTION,
+            format!("floor: openssl speed {alg} sign, 1 core"),
+            "/s",
+            floor,
+        ));
+    }
+    rows
+}
+
+async fn measure(opts: &Opts, dir: &Path, keys: &Keys) -> Vec<(Route, Figures)> {
+    let receiver = Receiver::start().await;
+    let port = free_port();
+    let text = plugin::config(port, keys, receiver.port, "kind = \"memory\"", "");
+    let p = Process::plugin(dir, port, &text);
+    let mut out: Vec<(Route, Figures)> = [Route::Redirect, Route::AttrUrl]
+        .into_iter()
+        .map(|r| {
+            (
+                r,
+                Figures {
+                    rate: vec![],
+                    p99: vec![],
+                    cores: vec![],
+                },
+            )
+        })
+        .collect();
+    for _ in 0..opts.runs {
+        // Alternating the two routes within each run keeps their conditions alike.
+        for (route, f) in out.iter_mut() {
+            let r = receiver.clone();
+            let route = *route;
+            let job = async move |c: &mut Conn, n: u64| {
+                match route {
+                    Route::Redirect => {
+                        let client = flows::start(c, TAGS, None).await?;
+                        let location = flows::walk_test(c, &client).await?;
+                        if !location.contains("result=") {
+                            return Err("redirect without a result".into());
+                        }
+                    }
+                    Route::AttrUrl => {
+                        let slot = n.to_string();
+                        let arrived = r.expect(&slot);
+                        let client = flows::start(c, TAGS, Some(&r.url(&slot))).await?;
+                        flows::walk_test(c, &client).await?;
+                        tokio::time::timeout(Duration::from_secs(30), arrived)
+                            .await
+                            .map_err(|_| "no delivery within 30 s".to_string())?
+                            .map_err(|_| "receiver gone".to_string())?;
+                    }
+                }
+                Ok(())
+            };
+            let warm = opts.pick(Duration::from_secs(1), Duration::from_millis(100));
+            load::run(p.addr, 64, Until::Elapsed(warm), job.clone()).await;
+            let (before, t) = (p.usage(), Instant::now());
+            let measure = opts.pick(Duration::from_secs(4), Duration::from_millis(400));
+            let s = load::run(p.addr, 64, Until::Elapsed(measure), job).await;
+            let (after, wall) = (p.usage(), t.elapsed());
+            s.check("result issuance", 0.0);
+            f.rate.push(s.per_second());
+            f.p99.push(s.percentile_ms(99.0));
+            f.cores.push(plugin::cores(before, after, wall));
+        }
+        // The flows produced real results: the latest delivered token opens and verifies.
+        let token = receiver.last_token().expect("a delivered token");
+        let claims = keys
+            .open(std::str::from_utf8(&token).unwrap_or(""))
+            .expect("the delivered token opens with the receiver key and verifies");
+        assert_eq!(
+            claims.get("attributes").map(|a| &a["email"]),
+            Some(&serde_json::json!("an@example.org")),
+            "{claims:?}"
+        );
+    }
+    out
+}

@@ -1,0 +1,265 @@
+//! The release binary as operators run it (`auth-eid serve --config`), on a free loopback port,
+//! and what `/proc` says about it: CPU time and resident memory.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_auth-eid");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Result-token keys made for this run (never committed): the plugin's signing key and the
+/// receiver's key pair, both RSA-2048 or both EC P-256.
+pub struct Keys {
+    pub kind: &'static str,
+    pub signing_private: String,
+    pub signing_public: String,
+    pub receiver_private: String,
+    pub receiver_public: String,
+}
+
+impl Keys {
+    pub fn new(kind: &'static str) -> Keys {
+        let make = || {
+            let key = if kind == "RSA" {
+                PKey::from_rsa(Rsa::generate(2048).expect("RSA key")).expect("key")
+            } else {
+                let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("P-256");
+                PKey::from_ec_key(EcKey::generate(&group).expect("EC key")).expect("key")
+            };
+            let private = key.private_key_to_pem_pkcs8().expect("PEM");
+            let public = key.public_key_to_pem().expect("PEM");
+            (
+                String::from_utf8(private).expect("PEM is text"),
+                String::from_utf8(public).expect("PEM is text"),
+            )
+        };
+        let (signing_private, signing_public) = make();
+        let (receiver_private, receiver_public) = make();
+        Keys {
+            kind,
+            signing_private,
+            signing_public,
+            receiver_private,
+            receiver_public,
+        }
+    }
+
+    /// Opens a result token as its receiver does (decrypt, verify the signature); gives the
+    /// claims. The suite checks one token per run: the load must produce real results.
+    pub fn open(&self, token: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        use josekit::jwe::{JweDecrypter, ECDH_ES, RSA_OAEP};
+        use josekit::jws::{JwsVerifier, ES256, RS256};
+        let e = |e: josekit::JoseError| e.to_string();
+        let decrypter: Box<dyn JweDecrypter> = if self.kind == "RSA" {
+            Box::new(
+                RSA_OAEP
+                    .decrypter_from_pem(&self.receiver_private)
+                    .map_err(e)?,
+            )
+        } else {
+            Box::new(
+                ECDH_ES
+                    .decrypter_from_pem(&self.receiver_private)
+                    .map_err(e)?,
+            )
+        };
+        let verifier: Box<dyn JwsVerifier> = if self.kind == "RSA" {
+            Box::new(RS256.verifier_from_pem(&self.signing_public).map_err(e)?)
+        } else {
+            Box::new(ES256.verifier_from_pem(&self.signing_public).map_err(e)?)
+        };
+        let (plain, _) = josekit::jwe::deserialize_compact(token, &*decrypter).map_err(e)?;
+        let outer: serde_json::Value = serde_json::from_slice(&plain).map_err(|x| x.to_string())?;
+        let inner = outer["njwt"].as_str().ok_or("no njwt")?;
+        let (payload, _) = josekit::jwt::decode_with_verifier(inner, &*verifier).map_err(e)?;
+        Ok(payload.claims_set().clone())
+    }
+}
+
+/// The configuration: demo mode, the test means, results to `receiver_port`'s `/auth_result/`,
+/// `store` as the `[store]` table's body, `extra` appended.
+pub fn config(port: u16, keys: &Keys, receiver_port: u16, store: &str, extra: &str) -> String {
+    format!(
+        r#"
+mode = "demo"
+public_url = "http://127.0.0.1:{port}"
+internal_url = "http://127.0.0.1:{port}"
+[server]
+address = "127.0.0.1"
+port = {port}
+[store]
+{store}
+[keys.signing]
+type = "{kind}"
+key = """{sp}"""
+[keys.encryption]
+type = "{kind}"
+key = """{rp}"""
+[allow]
+continuation = ["http://127.0.0.1:{port}/done/"]
+attr_url = ["http://127.0.0.1:{receiver_port}/auth_result/"]
+[flow]
+ttl_seconds = 3600
+max_live_flows = 10000000
+[log]
+level = "info"
+[means.test]
+enabled = true
+[means.test.attributes]
+email = "an@example.org"
+name = "An Peeters"
+{extra}
+"#,
+        kind = keys.kind,
+        sp = keys.signing_private,
+        rp = keys.receiver_public,
+    )
+}
+
+/// What `/proc/<pid>` says at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// User + system CPU seconds since the process started.
+    pub cpu_s: f64,
+    pub rss_kb: u64,
+    /// Peak resident set (VmHWM).
+    pub peak_kb: u64,
+}
+
+pub fn usage_of(pid: u32) -> Usage {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Usage {
+        cpu_s: (ticks(11) + ticks(12)) / clock_ticks(),
+        rss_kb: kb("VmRSS:"),
+        peak_kb: kb("VmHWM:"),
+    }
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A child process killed (and reaped) on drop.
+pub struct Process {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    /// `auth-eid <args>` with its output in `log`, then waits until `addr` accepts
+    /// connections. (Writing the logs is part of the cost, as in production.)
+    pub fn start(args: &[&str], addr: SocketAddr, log: &Path) -> Process {
+        let out = std::fs::File::create(log).expect("a log file");
+        // Profiling hook: BENCH_PLUGIN_WRAP="valgrind --tool=massif" runs the plugin (`serve`)
+        // under that command (docs/performance.md, "Profiling").
+        let wrap: Vec<String> = match (args.first(), std::env::var("BENCH_PLUGIN_WRAP")) {
+            (Some(&"serve"), Ok(w)) => w.split_whitespace().map(str::to_string).collect(),
+            _ => Vec::new(),
+        };
+        let mut cmd = match wrap.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BINARY);
+                c
+            }
+            None => Command::new(BINARY),
+        };
+        let child = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("a log file"))
+            .stderr(out)
+            .spawn()
+            .expect("the auth-eid binary starts");
+        let mut p = Process { child, addr };
+        // The simulator's first start makes its test PKI, 6144-bit key included: minutes.
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while TcpStream::connect(addr).is_err() {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                let err = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("auth-eid {args:?} exited ({status}): {err}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "auth-eid {args:?} never listened"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
+    /// The plugin with this configuration text, written to `dir`.
+    pub fn plugin(dir: &Path, port: u16, text: &str) -> Process {
+        let file = dir.join(format!("config-{port}.toml"));
+        std::fs::write(&file, text).expect("config written");
+        let path = file.display().to_string();
+        let log = dir.join(format!("log-{port}.txt"));
+        Process::start(
+            &["serve", "--config", &path],
+            ([127, 0, 0, 1], port).into(),
+            &log,
+        )
+    }
+
+    pub fn usage(&self) -> Usage {
+        usage_of(self.child.id())
+    }
+}
+
+impl Drop for Process {
+    /// SIGTERM, as an operator stops it (and a profiler wrapping it writes its output), then
+    /// SIGKILL if it is still there after 20 s.
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Cores the process kept busy between two readings.
+pub fn cores(before: Usage, after: Usage, wall: Duration) -> f64 {
+    (after.cpu_s - before.cpu_s) / wall.as_secs_f64()
+}

@@ -1,0 +1,210 @@
+//! Scenario 4, Smart-ID at scale: many concurrent flows long-polling the simulator (a separate
+//! process, held so no session completes), then every user "answers" in one instant (the
+//! simulator's release): how many results reach the attr_url receiver, how long after that
+//! instant, and the plugin's peak resident set over the whole run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::flows;
+use crate::http::Conn;
+use crate::load::{self, Until};
+use crate::plugin::{self, free_port, Keys, Process};
+use crate::receiver::Receiver;
+use crate::report::{Opts, Row, Target};
+
+const SECTION: &str = "4. Smart-ID: concurrent flows long-polling the simulator";
+/// A simulator account that answers OK with a 2048-bit key (docs/smart-id.md).
+const COUNTRY: &str = "LV";
+const CODE: &str = "329999-99901";
+const BROWSERS: usize = 16;
+const STARTS_PER_S: f64 = 400.0;
+
+pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
+    let n: usize = opts.smart_id_flows.unwrap_or(opts.pick(10_000, 200));
+    // The simulator's test PKI (its 6144-bit key takes a while) is made once and kept.
+    let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-smart-id-simulator");
+    let keys = Keys::new("RSA");
+    let (mut done, mut p50, mut p99, mut peak) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..opts.runs {
+        let sim_port = free_port();
+        let listen = format!("127.0.0.1:{sim_port}");
+        let sim_log = dir.join(format!("simulator-{sim_port}.txt"));
+        let sim = Process::start(
+            &[
+                "simulate",
+                "smart-id",
+                "--listen",
+                &listen,
+                "--state-dir",
+                &state.display().to_string(),
+            ],
+            ([127, 0, 0, 1], sim_port).into(),
+            &sim_log,
+        );
+        let r = load::block_on(run(n, dir, &keys, &state, &sim));
+        done.push(r.arrived as f64 / n as f64 * 100.0);
+        p50.push(r.p50);
+        p99.push(r.p99);
+        peak.push(r.peak_kb as f64 / 1024.0);
+    }
+    vec![
+        Row::new(SECTION, format!("{n} flows: results delivered"), "%", done),
+        Row::new(SECTION, "COMPLETE to result at attr_url: p50", "ms", p50),
+        Row::new(SECTION, "COMPLETE to result at attr_url: p99", "ms", p99),
+        Row::new(SECTION, "plugin peak RSS", "MB", peak).target(Target::AtMost(300.0)),
+    ]
+}
+
+struct Outcome {
+    arrived: usize,
+    p50: f64,
+    p99: f64,
+    peak_kb: u64,
+}
+
+async fn run(n: usize, dir: &Path, keys: &Keys, state: &Path, sim: &Process) -> Outcome {
+    let pki = state.join("pki");
+    let control = Control::new(&pki, sim.addr.port());
+    control.post("hold", r#"{"hold": true}"#).await;
+    let receiver = Receiver::start().await;
+    let port = free_port();
+    let text = plugin::config(
+        port,
+        keys,
+        receiver.port,
+        "kind = \"memory\"",
+        &smart_id_toml(&pki, sim.addr.port()),
+    );
+    let p = Process::plugin(dir, port, &text);
+    let r = receiver.clone();
+    // Citizens arrive at STARTS_PER_S: faster, and the simulator (one process on the same two
+    // cores, issuing a certificate per session) becomes the bottleneck, not the plugin.
+    let pause = Duration::from_secs_f64(BROWSERS as f64 / STARTS_PER_S);
+    let job = async move |c: &mut Conn, i: u64| {
+        let client = flows::start(c, r#"["name"]"#, Some(&r.url(&i.to_string()))).await?;
+        flows::start_smart_id(c, &client, COUNTRY, CODE).await?;
+        tokio::time::sleep(pause).await;
+        Ok(())
+    };
+    let started = load::run(p.addr, BROWSERS, Until::Count(n as u64), job).await;
+    started.check("Smart-ID flows", 0.0);
+    // Wait until every session's long poll waits at the simulator, or no more arrive.
+    let (mut waiting, mut last_change) = (0, Instant::now());
+    while waiting < n as u64 && last_change.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = control.waiting().await;
+        if now != waiting {
+            (waiting, last_change) = (now, Instant::now());
+        }
+    }
+    eprintln!("suite: smart-id: {waiting} of {n} long polls waiting; releasing");
+    let complete = Instant::now();
+    control.post("release", "{}").await;
+    receiver
+        .wait_for(n, complete + Duration::from_secs(120))
+        .await;
+    let lat: Vec<u32> = receiver
+        .arrivals()
+        .iter()
+        .map(|a| u32::try_from(a.duration_since(complete).as_micros()).unwrap_or(u32::MAX))
+        .collect();
+    let token = receiver.last_token().expect("a delivered token");
+    let claims = keys
+        .open(std::str::from_utf8(&token).unwrap_or(""))
+        .expect("the token opens and verifies");
+    let name = claims
+        .get("attributes")
+        .and_then(|a| a["name"].as_str())
+        .unwrap_or("");
+    assert!(name.contains("TESTNUMBER"), "{claims:?}");
+    Outcome {
+        arrived: lat.len(),
+        p50: load::percentile_ms(&lat, 50.0),
+        p99: load::percentile_ms(&lat, 99.0),
+        peak_kb: p.usage().peak_kb,
+    }
+}
+
+fn smart_id_toml(pki: &Path, sim_port: u16) -> String {
+    let f = |name: &str| pki.join(name).display().to_string();
+    let pin = std::fs::read_to_string(pki.join("tls-pin.txt")).expect("the simulator's pin");
+    format!(
+        r#"
+[means.smart_id]
+enabled = true
+environment = "demo"
+base_url = "https://localhost:{sim_port}/smart-id-rp/v2/"
+relying_party_uuid = "00000000-0000-4000-8000-000000000000"
+relying_party_name = "DEMO"
+tls_pins = ["{pin}"]
+tls_ca_file = "{ca}"
+poll_timeout_ms = 120000
+max_sessions = 20000
+[means.smart_id.attributes]
+name = "full_name"
+[trust.smart_id]
+demo = true
+anchors = ["{root}"]
+intermediates = ["{issuing}"]
+revocation = "off"
+require_key_usage = ["digitalSignature"]
+require_eku = ["smartIdAuthentication", "clientAuth"]
+require_policies = [["1.3.6.1.4.1.10015.17.2", "0.4.0.2042.1.2"]]
+forbid_policies = ["0.4.0.194112.1.2"]
+"#,
+        pin = pin.trim(),
+        ca = f("tls-ca.pem"),
+        root = f("root.pem"),
+        issuing = f("issuing.pem"),
+    )
+}
+
+/// The simulator's control API, over its HTTPS port.
+struct Control {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Control {
+    fn new(pki: &Path, port: u16) -> Control {
+        let ca = std::fs::read(pki.join("tls-ca.pem")).expect("the simulator's TLS CA");
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM CA"))
+            .no_proxy()
+            .build()
+            .expect("an HTTPS client");
+        Control {
+            client,
+            base: format!("https://localhost:{port}/control/"),
+        }
+    }
+
+    async fn post(&self, what: &str, body: &str) {
+        let res = self
+            .client
+            .post(format!("{}{what}", self.base))
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the simulator's control API answers");
+        assert!(
+            res.status().is_success(),
+            "control/{what}: {}",
+            res.status()
+        );
+    }
+
+    async fn waiting(&self) -> u64 {
+        let res = self.client.get(format!("{}stats", self.base)).send().await;
+        match res {
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v["waiting"].as_u64())
+                .unwrap_or(0),
+            Err(_) => 0,
+        }
+    }
+}
