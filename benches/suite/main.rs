@@ -5,6 +5,7 @@
 //! `cargo bench --bench suite -- [--quick] [--runs N] [--only NAME,...]`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it only says how to run it.
 
+mod card;
 mod report;
 
 use report::{Opts, Row};
@@ -25,7 +26,9 @@ fn main() {
     let opts = Opts { quick, runs };
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
     let mut rows: Vec<Row> = Vec::new();
-    let _ = wanted;
+    if wanted("card") {
+        rows.extend(card::rows(&opts));
+    }
     print!("{}", report::render(&rows, &opts));
     rows.clear();
 }
