@@ -5,6 +5,7 @@
 //! `cargo bench --bench suite -- [--quick] [--runs N] [--only NAME,...]`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it only says how to run it.
 
+mod card;
 mod floor;
 mod flows;
 mod http;
@@ -47,9 +48,11 @@ fn main() {
     let began = Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
     let mut rows: Vec<Row> = Vec::new();
-    let floors: Vec<floor::Speed> = (0..opts.runs)
-        .map(|_| floor::measure(opts.pick(1, 1)))
-        .collect();
+    // One `openssl speed` per run, so each run's ratio compares figures measured side by side.
+    let floors: Vec<floor::Speed> = match wanted("issuance") {
+        true => (0..opts.runs).map(|_| floor::measure(1)).collect(),
+        false => Vec::new(),
+    };
     let mut step = |name: &str, f: &mut dyn FnMut() -> Vec<Row>| {
         if wanted(name) {
             let t = Instant::now();
@@ -62,6 +65,7 @@ fn main() {
     step("issuance", &mut || {
         issuance::rows(&opts, dir.path(), &floors)
     });
+    step("card", &mut || card::rows(&opts));
     step("smart-id", &mut || smart_id::rows(&opts, dir.path()));
     step("idle", &mut || idle::rows(&opts, dir.path()));
     print!("{}", report::render(&rows, &opts));

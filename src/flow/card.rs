@@ -134,7 +134,8 @@ impl CardFlow {
         }
     }
 
-    async fn verify(
+    /// The token checks without the flow: signatures, both chains, revocation (benches call it).
+    pub async fn verify(
         &self,
         token: &WebEidToken,
         challenge: Option<String>,
