@@ -313,16 +313,14 @@ async fn status(state: &State, id: &str, query: &str) -> Resp {
 /// Sleeps until `until` or a release, whichever is first; gives the session's completion time
 /// then (a release moves it to the release instant).
 async fn wait_for(state: &State, id: &str, until: Instant) -> Instant {
-    state.waiting.fetch_add(1, Ordering::SeqCst);
+    let _counted = Waiting::new(&state.waiting);
     loop {
         // Registered before the check, so a release between the two is not missed.
         let released = state.released.notified();
-        let complete_at = match lock(&state.sessions).get(id) {
-            Some(s) => s.complete_at,
-            None => break,
+        let Some(complete_at) = lock(&state.sessions).get(id).map(|s| s.complete_at) else {
+            return until;
         };
         if Instant::now() >= complete_at.min(until) {
-            state.waiting.fetch_sub(1, Ordering::SeqCst);
             return complete_at;
         }
         tokio::select! {
@@ -330,8 +328,23 @@ async fn wait_for(state: &State, id: &str, until: Instant) -> Instant {
             _ = released => {}
         }
     }
-    state.waiting.fetch_sub(1, Ordering::SeqCst);
-    until
+}
+
+/// Counts one long poll in `waiting` for as long as it lives, also when hyper drops it because
+/// the client went away.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Completes every held session now, waking their long polls; gives how many.

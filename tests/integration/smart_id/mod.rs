@@ -368,3 +368,33 @@ async fn held_sessions_wait_for_the_release_and_complete_at_once() {
     assert_eq!(s.release(), 0, "a released session is not held any more");
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_poll_dropped_by_its_client_stops_counting_as_waiting() {
+    let s = simulator(0).await;
+    s.hold(true);
+    let c = client(&s);
+    let p = c
+        .start_authentication(&target("PNOEE-50001029996"), &request(&c))
+        .await
+        .unwrap();
+    let poll = {
+        let (c, id) = (c.clone(), p.session_id.clone());
+        tokio::spawn(async move { c.session_status(&id, 60_000).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.stats()["waiting"] != 1 {
+        assert!(Instant::now() < deadline, "the long poll never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The client goes away mid-poll: its connection closes and hyper drops the handler.
+    poll.abort();
+    while s.stats()["waiting"] != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a dropped poll still counts as waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    s.shutdown().await;
+}
