@@ -7,15 +7,16 @@ use std::time::Duration;
 use hyper::body::Bytes;
 
 use crate::http::Conn;
+use crate::keys;
 use crate::load::{self, Until};
-use crate::plugin::{self, free_port, Keys, Process};
+use crate::plugin::{self, free_port, Process};
 use crate::report::{Opts, Row, Target};
 
 const SECTION: &str = "5. memory per idle flow (memory store)";
 
 pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
     let n: u64 = opts.pick(100_000, 5_000);
-    let keys = Keys::new("RSA");
+    let keys = keys::rsa();
     let mut per_flow = Vec::new();
     let mut total = Vec::new();
     for _ in 0..opts.runs {
@@ -23,7 +24,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
         let p = Process::plugin(
             dir,
             port,
-            &plugin::config(port, &keys, 1, "kind = \"memory\"", ""),
+            &plugin::config(port, keys, 1, "kind = \"memory\"", ""),
         );
         let body = Bytes::from(format!(
             r#"{{"attributes":["email","name"],"continuation":"http://127.0.0.1:{port}/done/x"}}"#

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use crate::floor::Speed;
 use crate::flows;
 use crate::http::Conn;
+use crate::keys::{self, KeySet};
 use crate::load::{self, Until};
-use crate::plugin::{self, free_port, Keys, Process};
+use crate::plugin::{self, free_port, Process};
 use crate::receiver::Receiver;
 use crate::report::{self, Opts, Row, Target};
 
@@ -31,13 +32,17 @@ struct Figures {
 pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
     let mut rows = Vec::new();
     for kind in ["RSA", "EC"] {
-        let keys = Keys::new(kind);
+        let keys = if kind == "RSA" {
+            keys::rsa()
+        } else {
+            keys::ec()
+        };
         let (alg, floor): (&str, Vec<f64>) = if kind == "RSA" {
             ("RSA-2048", floors.iter().map(|f| f.rsa2048_sign).collect())
         } else {
             ("EC P-256", floors.iter().map(|f| f.p256_sign).collect())
         };
-        let results = load::block_on(measure(opts, dir, &keys));
+        let results = load::block_on(measure(opts, dir, keys));
         for (route, f) in results {
             let name = match route {
                 Route::Redirect => format!("{kind} keys, redirect"),
@@ -86,7 +91,7 @@ pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
     rows
 }
 
-async fn measure(opts: &Opts, dir: &Path, keys: &Keys) -> Vec<(Route, Figures)> {
+async fn measure(opts: &Opts, dir: &Path, keys: &KeySet) -> Vec<(Route, Figures)> {
     let receiver = Receiver::start().await;
     let port = free_port();
     let text = plugin::config(port, keys, receiver.port, "kind = \"memory\"", "");
@@ -146,7 +151,8 @@ async fn measure(opts: &Opts, dir: &Path, keys: &Keys) -> Vec<(Route, Figures)> 
         let token = receiver.last_token().expect("a delivered token");
         let claims = keys
             .open(std::str::from_utf8(&token).unwrap_or(""))
-            .expect("the delivered token opens with the receiver key and verifies");
+            .expect("the delivered token opens with the receiver key and verifies")
+            .claims;
         assert_eq!(
             claims.get("attributes").map(|a| &a["email"]),
             Some(&serde_json::json!("an@example.org")),

@@ -11,6 +11,9 @@ mod flows;
 mod http;
 mod idle;
 mod issuance;
+#[allow(dead_code)]
+#[path = "../../tests/integration/harness/keys.rs"]
+mod keys;
 mod load;
 mod plugin;
 mod receiver;

@@ -1,97 +1,19 @@
 //! The release binary as operators run it (`auth-eid serve --config`), on a free loopback port,
 //! and what `/proc` says about it: CPU time and resident memory.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use openssl::ec::{EcGroup, EcKey};
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
+pub use crate::keys::KeySet;
+pub use crate::redis_server::free_port;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_auth-eid");
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// Result-token keys made for this run (never committed): the plugin's signing key and the
-/// receiver's key pair, both RSA-2048 or both EC P-256.
-pub struct Keys {
-    pub kind: &'static str,
-    pub signing_private: String,
-    pub signing_public: String,
-    pub receiver_private: String,
-    pub receiver_public: String,
-}
-
-impl Keys {
-    pub fn new(kind: &'static str) -> Keys {
-        let make = || {
-            let key = if kind == "RSA" {
-                PKey::from_rsa(Rsa::generate(2048).expect("RSA key")).expect("key")
-            } else {
-                let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("P-256");
-                PKey::from_ec_key(EcKey::generate(&group).expect("EC key")).expect("key")
-            };
-            let private = key.private_key_to_pem_pkcs8().expect("PEM");
-            let public = key.public_key_to_pem().expect("PEM");
-            (
-                String::from_utf8(private).expect("PEM is text"),
-                String::from_utf8(public).expect("PEM is text"),
-            )
-        };
-        let (signing_private, signing_public) = make();
-        let (receiver_private, receiver_public) = make();
-        Keys {
-            kind,
-            signing_private,
-            signing_public,
-            receiver_private,
-            receiver_public,
-        }
-    }
-
-    /// Opens a result token as its receiver does (decrypt, verify the signature); gives the
-    /// claims. The suite checks one token per run: the load must produce real results.
-    pub fn open(&self, token: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-        use josekit::jwe::{JweDecrypter, ECDH_ES, RSA_OAEP};
-        use josekit::jws::{JwsVerifier, ES256, RS256};
-        let e = |e: josekit::JoseError| e.to_string();
-        let decrypter: Box<dyn JweDecrypter> = if self.kind == "RSA" {
-            Box::new(
-                RSA_OAEP
-                    .decrypter_from_pem(&self.receiver_private)
-                    .map_err(e)?,
-            )
-        } else {
-            Box::new(
-                ECDH_ES
-                    .decrypter_from_pem(&self.receiver_private)
-                    .map_err(e)?,
-            )
-        };
-        let verifier: Box<dyn JwsVerifier> = if self.kind == "RSA" {
-            Box::new(RS256.verifier_from_pem(&self.signing_public).map_err(e)?)
-        } else {
-            Box::new(ES256.verifier_from_pem(&self.signing_public).map_err(e)?)
-        };
-        let (plain, _) = josekit::jwe::deserialize_compact(token, &*decrypter).map_err(e)?;
-        let outer: serde_json::Value = serde_json::from_slice(&plain).map_err(|x| x.to_string())?;
-        let inner = outer["njwt"].as_str().ok_or("no njwt")?;
-        let (payload, _) = josekit::jwt::decode_with_verifier(inner, &*verifier).map_err(e)?;
-        Ok(payload.claims_set().clone())
-    }
-}
-
 /// The configuration: demo mode, the test means, results to `receiver_port`'s `/auth_result/`,
 /// `store` as the `[store]` table's body, `extra` appended.
-pub fn config(port: u16, keys: &Keys, receiver_port: u16, store: &str, extra: &str) -> String {
+pub fn config(port: u16, keys: &KeySet, receiver_port: u16, store: &str, extra: &str) -> String {
     format!(
         r#"
 mode = "demo"

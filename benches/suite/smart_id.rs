@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::flows;
 use crate::http::Conn;
+use crate::keys::{self, KeySet};
 use crate::load::{self, Until};
-use crate::plugin::{self, free_port, Keys, Process};
+use crate::plugin::{self, free_port, Process};
 use crate::receiver::Receiver;
 use crate::report::{Opts, Row, Target};
 
@@ -24,7 +25,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
     let n: usize = opts.smart_id_flows.unwrap_or(opts.pick(10_000, 200));
     // The simulator's test PKI (its 6144-bit key takes a while) is made once and kept.
     let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-smart-id-simulator");
-    let keys = Keys::new("RSA");
+    let keys = keys::rsa();
     let (mut done, mut p50, mut p99, mut peak) = (vec![], vec![], vec![], vec![]);
     for _ in 0..opts.runs {
         let sim_port = free_port();
@@ -42,7 +43,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
             ([127, 0, 0, 1], sim_port).into(),
             &sim_log,
         );
-        let r = load::block_on(run(n, dir, &keys, &state, &sim));
+        let r = load::block_on(run(n, dir, keys, &state, &sim));
         done.push(r.arrived as f64 / n as f64 * 100.0);
         p50.push(r.p50);
         p99.push(r.p99);
@@ -63,7 +64,7 @@ struct Outcome {
     peak_kb: u64,
 }
 
-async fn run(n: usize, dir: &Path, keys: &Keys, state: &Path, sim: &Process) -> Outcome {
+async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -> Outcome {
     let pki = state.join("pki");
     let control = Control::new(&pki, sim.addr.port());
     control.post("hold", r#"{"hold": true}"#).await;
@@ -112,7 +113,8 @@ async fn run(n: usize, dir: &Path, keys: &Keys, state: &Path, sim: &Process) -> 
     let token = receiver.last_token().expect("a delivered token");
     let claims = keys
         .open(std::str::from_utf8(&token).unwrap_or(""))
-        .expect("the token opens and verifies");
+        .expect("the token opens and verifies")
+        .claims;
     let name = claims
         .get("attributes")
         .and_then(|a| a["name"].as_str())

@@ -6,15 +6,16 @@ use std::time::{Duration, Instant};
 use hyper::body::Bytes;
 
 use crate::http::Conn;
+use crate::keys;
 use crate::load::{self, Until};
-use crate::plugin::{self, free_port, Keys, Process};
+use crate::plugin::{self, free_port, Process};
 use crate::redis_server::RedisServer;
 use crate::report::{Opts, Row};
 
 const SECTION: &str = "1. POST /start_authentication, 64 connections";
 
 pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
-    let keys = Keys::new("RSA");
+    let keys = keys::rsa();
     let redis = RedisServer::start();
     let stores = [
         ("memory", "kind = \"memory\"".to_string()),
@@ -26,7 +27,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
     for (name, store) in stores {
         let port = free_port();
-        let p = Process::plugin(dir, port, &plugin::config(port, &keys, 1, &store, ""));
+        let p = Process::plugin(dir, port, &plugin::config(port, keys, 1, &store, ""));
         let body = Bytes::from(format!(
             r#"{{"attributes":["email","name"],"continuation":"http://127.0.0.1:{port}/done/x"}}"#
         ));

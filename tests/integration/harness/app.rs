@@ -9,11 +9,10 @@ use auth_eid::store::memory::MemoryStore;
 use auth_eid::store::{FlowStore, Versioned};
 use figment::providers::{Format, Toml};
 use figment::Figment;
-use josekit::jwe::{JweDecrypter, JweHeader, ECDH_ES, RSA_OAEP};
-use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::free_port;
+pub use super::keys::Opened;
 use super::keys::{self, KeySet};
 use crate::support::redis::{self as test_redis, RedisServer};
 
@@ -333,39 +332,14 @@ impl Client {
 
     /// Decrypts with the receiver key and verifies with the plugin key; every header and claim.
     pub fn open_token(&self, token: &str) -> Opened {
-        let k = self.keys;
-        let decrypter: Box<dyn JweDecrypter> = if k.kind == "RSA" {
-            Box::new(RSA_OAEP.decrypter_from_pem(&k.receiver_private).unwrap())
-        } else {
-            Box::new(ECDH_ES.decrypter_from_pem(&k.receiver_private).unwrap())
-        };
-        let (plain, jwe_header) = josekit::jwe::deserialize_compact(token, &*decrypter).unwrap();
-        let outer: Value = serde_json::from_slice(&plain).unwrap();
+        let opened = self.keys.open(token).unwrap();
         assert_eq!(
-            outer.as_object().unwrap().len(),
+            opened.outer.len(),
             1,
             "plaintext is exactly {{\"njwt\": ...}}"
         );
-        let verifier: Box<dyn JwsVerifier> = if k.kind == "RSA" {
-            Box::new(RS256.verifier_from_pem(&k.signing_public).unwrap())
-        } else {
-            Box::new(ES256.verifier_from_pem(&k.signing_public).unwrap())
-        };
-        let (payload, jws_header) =
-            josekit::jwt::decode_with_verifier(outer["njwt"].as_str().unwrap(), &*verifier)
-                .unwrap();
-        Opened {
-            jwe_header,
-            jws_header,
-            claims: payload.claims_set().clone(),
-        }
+        opened
     }
-}
-
-pub struct Opened {
-    pub jwe_header: JweHeader,
-    pub jws_header: JwsHeader,
-    pub claims: Map<String, Value>,
 }
 
 pub fn csrf_of(html: &str) -> String {
