@@ -75,6 +75,16 @@ fn fingerprint(key: &PKey<Public>) -> Option<Vec<u8>> {
         .map(|d| d.to_vec())
 }
 
+/// Whether two public-key PEMs hold the same key, whatever the PEM's line layout.
+pub fn same_public_key(a: &str, b: &str) -> bool {
+    let fp = |pem: &str| {
+        PKey::public_key_from_pem(pem.as_bytes())
+            .ok()
+            .and_then(|k| fingerprint(&k))
+    };
+    matches!((fp(a), fp(b)), (Some(x), Some(y)) if x == y)
+}
+
 pub fn is_demo_key(public: &PKey<Public>) -> bool {
     fingerprint(public).is_some_and(|f| demo_fingerprints().contains(&f))
 }

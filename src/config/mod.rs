@@ -183,7 +183,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         .map_err(|e| errors.push(e))
         .ok();
     if let (Some(s), Some(e)) = (&signing, &encryption) {
-        if s.public_pem.trim() == e.public_pem.trim() {
+        if keys::same_public_key(&s.public_pem, &e.public_pem) {
             errors.push(ConfigError::key(
                 "keys.encryption",
                 "is the plugin's own signing key; use separate keys for signing and encryption",
@@ -247,6 +247,17 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         errors.push(ConfigError::key(
             "delivery",
             "timeouts and backoffs must be positive",
+        ));
+    }
+    // 0 would drop every result before its first POST; beyond the token's lifetime the worker
+    // would keep sending tokens the receiver must refuse as expired.
+    if d.retry_for_seconds == 0 || d.retry_for_seconds > crate::token::TOKEN_LIFETIME_SECS {
+        errors.push(ConfigError::key(
+            "delivery.retry_for_seconds",
+            format!(
+                "must be 1..={} (the result token's lifetime)",
+                crate::token::TOKEN_LIFETIME_SECS
+            ),
         ));
     }
     let store = server_store::store(raw.store, &mut errors);

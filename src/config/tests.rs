@@ -84,6 +84,22 @@ fn wrong_key_type_size_and_reuse_are_refused() {
     assert_eq!(keys_of(&load(&text).unwrap_err()), ["keys.signing.key"]);
     let reuse = demo_text().replace(demo_keys::RECEIVER_PUBLIC, demo_keys::SIGNING_PUBLIC);
     assert_eq!(keys_of(&load(&reuse).unwrap_err()), ["keys.encryption"]);
+    // The same key in another PEM layout (base64 lines of 40, not 64) is still the same key.
+    let body: String = demo_keys::SIGNING_PUBLIC
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let rewrapped: Vec<&str> = body
+        .as_bytes()
+        .chunks(40)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        rewrapped.join("\n")
+    );
+    let reuse = demo_text().replace(demo_keys::RECEIVER_PUBLIC, &pem);
+    assert_eq!(keys_of(&load(&reuse).unwrap_err()), ["keys.encryption"]);
     let both = demo_text().replace(
         &format!("key = \"\"\"{}\"\"\"", demo_keys::SIGNING_PRIVATE),
         &format!(
@@ -92,6 +108,23 @@ fn wrong_key_type_size_and_reuse_are_refused() {
         ),
     );
     assert_eq!(keys_of(&load(&both).unwrap_err()), ["keys.signing"]);
+}
+
+#[test]
+fn delivery_retries_must_fit_in_the_token_lifetime() {
+    for bad in ["0", "301"] {
+        let text = demo_text().replace(
+            "retry_for_seconds = 290",
+            &format!("retry_for_seconds = {bad}"),
+        );
+        assert_eq!(
+            keys_of(&load(&text).unwrap_err()),
+            ["delivery.retry_for_seconds"],
+            "{bad}"
+        );
+    }
+    let ok = demo_text().replace("retry_for_seconds = 290", "retry_for_seconds = 300");
+    assert!(load(&ok).is_ok());
 }
 
 #[test]
