@@ -20,8 +20,9 @@ impl fmt::Debug for CardDate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a date the card writes: {0:?}")]
-pub struct DateError(pub String);
+/// Carries no text of the date: a birth date is personal data, and these errors reach the logs.
+#[error("not a date the card writes")]
+pub struct DateError;
 
 /// Month spellings on cards: French, Dutch, German (and accent-less variants seen in the field).
 const MONTHS: &[(&str, u8)] = &[
@@ -77,7 +78,7 @@ fn days_in_month(year: u16, month: u8) -> u8 {
 
 impl CardDate {
     pub fn new(year: u16, month: Option<u8>, day: Option<u8>) -> Result<Self, DateError> {
-        let bad = || DateError(format!("{year}-{month:?}-{day:?}"));
+        let bad = || DateError;
         if !(1800..=9999).contains(&year) || (day.is_some() && month.is_none()) {
             return Err(bad());
         }
@@ -109,7 +110,7 @@ impl CardDate {
 
     /// Validity dates: exactly `DD.MM.YYYY`.
     pub fn parse_numeric(raw: &str) -> Result<Self, DateError> {
-        let bad = || DateError(raw.to_string());
+        let bad = || DateError;
         let parts: Vec<&str> = raw.split('.').collect();
         let [d, m, y] = parts.as_slice() else {
             return Err(bad());
@@ -125,7 +126,7 @@ impl CardDate {
     /// Birth dates: `DD MMM YYYY` or `DD.MMM.YYYY`; an unknown day is blank, an unknown month
     /// is blank. The year always comes last.
     pub fn parse_birth(raw: &str) -> Result<Self, DateError> {
-        let bad = || DateError(raw.to_string());
+        let bad = || DateError;
         let is_sep = |c: char| c == ' ' || c == '.';
         let trimmed = raw.trim_end();
         let last_sep = trimmed.rfind(is_sep);
@@ -210,5 +211,14 @@ mod tests {
         for bad in ["1.2.2030", "32.01.2030", "01-02-2030", "aa.bb.cccc", ""] {
             assert!(CardDate::parse_numeric(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod privacy {
+    #[test]
+    fn a_refused_date_is_not_repeated_in_the_error() {
+        let e = super::CardDate::parse_birth("31 XYZ 1987").unwrap_err();
+        assert!(!e.to_string().contains("1987") && !format!("{e:?}").contains("1987"));
     }
 }

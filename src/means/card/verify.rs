@@ -171,7 +171,7 @@ pub fn verify_token(
         return Err(E::Format);
     }
     let (scheme, md) = algorithm(&token.algorithm)
-        .ok_or_else(|| E::AlgorithmNotAllowed(token.algorithm.clone()))?;
+        .ok_or_else(|| E::AlgorithmNotAllowed(token.algorithm.chars().take(40).collect()))?;
     let cert_der = unb64(
         "unverifiedCertificate",
         &token.unverified_certificate,
