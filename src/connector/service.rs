@@ -129,15 +129,17 @@ pub fn parse_challenge(raw: &str) -> Result<String, ConnectorError> {
 
 pub struct Connector {
     access: Arc<dyn CardAccess>,
-    /// One card operation at a time; a second one gets `busy` at once.
-    lock: Mutex<()>,
+    /// One card operation at a time; a second one gets `busy` at once. The guard goes into the
+    /// blocking card task: a request given up on (client gone) still holds it until the card
+    /// is done, so no second PIN attempt overlaps the first.
+    lock: Arc<Mutex<()>>,
 }
 
 impl Connector {
     pub fn new(access: Arc<dyn CardAccess>) -> Self {
         Connector {
             access,
-            lock: Mutex::new(()),
+            lock: Arc::new(Mutex::new(())),
         }
     }
 
@@ -164,15 +166,18 @@ impl Connector {
         let Some(name) = reader else {
             return Ok(status);
         };
-        let Ok(_guard) = self.lock.try_lock() else {
+        let Ok(guard) = self.lock.clone().try_lock_owned() else {
             status.busy = true;
             return Ok(status);
         };
         let card: Result<CardStatus, ConnectorError> =
-            with_card_async(self.access.clone(), Some(name), |t| session::card_status(t))
-                .await
-                .map_err(ConnectorError::from)
-                .and_then(|r| r.map_err(ConnectorError::from));
+            with_card_async(self.access.clone(), Some(name), move |t| {
+                let _held = guard;
+                session::card_status(t)
+            })
+            .await
+            .map_err(ConnectorError::from)
+            .and_then(|r| r.map_err(ConnectorError::from));
         match card {
             Ok(c) => {
                 status.applet = Some(c.applet);
@@ -196,10 +201,11 @@ impl Connector {
         reader: Option<String>,
         with_photo: bool,
     ) -> Result<WebEidToken, ConnectorError> {
-        let Ok(_guard) = self.lock.try_lock() else {
+        let Ok(guard) = self.lock.clone().try_lock_owned() else {
             return Err(ConnectorError::Busy);
         };
         let result = with_card_async(self.access.clone(), reader, move |t| {
+            let _held = guard;
             session::authenticate(
                 t,
                 &AuthRequest {

@@ -132,3 +132,39 @@ async fn a_second_operation_meanwhile_is_busy() {
     assert!(first.await.unwrap().is_ok());
     assert!(!connector.status(None).await.unwrap().busy);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_operation_keeps_the_card_busy_until_the_card_is_done() {
+    let access = Arc::new(Slow(EmulatedAccess::new(test_card(Profile::Rsa))));
+    let connector = Arc::new(Connector::new(access));
+    let first = {
+        let c = connector.clone();
+        tokio::spawn(async move {
+            c.authenticate(
+                ORIGIN.into(),
+                challenge(),
+                Pin::parse("1234").unwrap(),
+                None,
+                false,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The HTTP request is given up on (client gone): the card session still runs.
+    first.abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = connector
+        .authenticate(
+            ORIGIN.into(),
+            challenge(),
+            Pin::parse("1234").unwrap(),
+            None,
+            false,
+        )
+        .await;
+    assert_eq!(second.unwrap_err(), ConnectorError::Busy);
+    // Once the card session has ended, the card is free again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!connector.status(None).await.unwrap().busy);
+}
