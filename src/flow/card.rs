@@ -3,6 +3,7 @@
 //! own origin, the certificate chain and revocation (`beid_auth`), and, with the `beid` data,
 //! the National Register signer (`beid_rrn`), its signatures and the national number.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -75,15 +76,11 @@ impl CardFlow {
         id: &FlowId,
         proof: &BrowserProof<'_>,
     ) -> Result<String, FlowError> {
-        let failures = failures_of(flows, id).await?;
+        // A new challenge keeps the count of refused tokens.
         flows
-            .set_progress(
-                id,
-                Some(proof),
-                MeansId::Card,
-                |_| Ok(()),
-                json!({"failures": failures}),
-            )
+            .set_progress(id, Some(proof), MeansId::Card, |current| {
+                Ok(json!({"failures": failures_in(current)}))
+            })
             .await?;
         let mut nonce = [0u8; 32];
         openssl::rand::rand_bytes(&mut nonce).map_err(|_| FlowError::Corrupt)?;
@@ -181,8 +178,17 @@ impl CardFlow {
         error: CardStepError,
     ) -> Refusal {
         tracing::info!(flow = ?id, reason = %error, "card token refused");
-        let failures = failures_of(flows, id).await.unwrap_or(MAX_FAILURES) + 1;
-        if failures >= MAX_FAILURES {
+        // Counted inside the compare-and-set: two refusals at once both count. If the count
+        // cannot be stored, the flow fails (closed).
+        let counted = AtomicU64::new(MAX_FAILURES);
+        let stored = flows
+            .set_progress(id, Some(proof), MeansId::Card, |current| {
+                let n = failures_in(current) + 1;
+                counted.store(n, Ordering::Relaxed);
+                Ok(json!({ "failures": n }))
+            })
+            .await;
+        if stored.is_err() || counted.load(Ordering::Relaxed) >= MAX_FAILURES {
             let location = flows
                 .complete(
                     id,
@@ -195,10 +201,6 @@ impl CardFlow {
                 .ok();
             return Refusal { error, location };
         }
-        let progress = json!({"failures": failures});
-        let _ = flows
-            .set_progress(id, Some(proof), MeansId::Card, |_| Ok(()), progress)
-            .await;
         Refusal {
             error,
             location: None,
@@ -214,13 +216,9 @@ fn challenge_key(id: &FlowId) -> String {
     format!("card-challenge:{id}")
 }
 
-async fn failures_of(flows: &FlowService, id: &FlowId) -> Result<u64, FlowError> {
-    Ok(match flows.state_of(id).await? {
-        super::FlowState::Authenticating { progress, .. } => {
-            progress["failures"].as_u64().unwrap_or(0)
-        }
-        _ => 0,
-    })
+/// Refused tokens so far, from the card's progress (none before the first challenge).
+fn failures_in(progress: Option<&serde_json::Value>) -> u64 {
+    progress.and_then(|p| p["failures"].as_u64()).unwrap_or(0)
 }
 
 fn invalid(which: &'static str, report: &crate::pki::ValidationReport) -> CardStepError {

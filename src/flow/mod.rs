@@ -254,8 +254,7 @@ impl FlowService {
         id: &FlowId,
         proof: Option<&BrowserProof<'_>>,
         means: MeansId,
-        check: impl Fn(Option<&serde_json::Value>) -> Result<(), FlowError>,
-        progress: serde_json::Value,
+        next: impl Fn(Option<&serde_json::Value>) -> Result<serde_json::Value, FlowError>,
     ) -> Result<(), FlowError> {
         for _ in 0..3 {
             let (version, mut record) = match proof {
@@ -268,11 +267,9 @@ impl FlowService {
                 FlowState::Authenticating { means: m, progress } if *m == means => Some(progress),
                 _ => return Err(FlowError::WrongState),
             };
-            check(current)?;
-            record.state = FlowState::Authenticating {
-                means,
-                progress: progress.clone(),
-            };
+            // Computed from the version being replaced, so a concurrent change is never lost.
+            let progress = next(current)?;
+            record.state = FlowState::Authenticating { means, progress };
             if self
                 .store
                 .update_flow(id, version, &encode(&record), None)

@@ -175,10 +175,9 @@ impl SmartIdFlow {
                 MeansId::SmartId,
                 // Before any session: a second submit of the form replaces the code.
                 |current| match current.is_none_or(is_ready) {
-                    true => Ok(()),
+                    true => Ok(progress.to_json()),
                     false => Err(FlowError::WrongState),
                 },
-                progress.to_json(),
             )
             .await?;
         Ok(())
@@ -209,16 +208,12 @@ impl SmartIdFlow {
         };
         // Only the request that moves ready -> started spawns the task.
         let moved = flows
-            .set_progress(
-                id,
-                None,
-                MeansId::SmartId,
-                |current| match current.is_some_and(is_ready_with(&vc)) {
-                    true => Ok(()),
+            .set_progress(id, None, MeansId::SmartId, |current| {
+                match current.is_some_and(is_ready_with(&vc)) {
+                    true => Ok(started.to_json()),
                     false => Err(FlowError::WrongState),
-                },
-                started.to_json(),
-            )
+                }
+            })
             .await;
         match moved {
             Ok(()) => {

@@ -2,17 +2,25 @@
 //! challenges: the whole flow to the result token, and every server-side rejection.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use auth_eid::config::Config;
+use auth_eid::flow::{BrowserProof, FlowService, FlowState};
+use auth_eid::ids::FlowId;
 use auth_eid::means::card::session::{authenticate, AuthRequest};
 use auth_eid::means::card::{Pin, WebEidToken};
+use auth_eid::means::MeansId;
 use auth_eid::simulate::card::{load_card, EmulatorTransport, Profile};
+use auth_eid::store::memory::MemoryStore;
+use figment::providers::{Format, Toml};
+use figment::Figment;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
-use crate::harness::app::{location, result_of};
+use crate::harness::app::{config_text, location, result_of, CONTINUATION};
 use crate::harness::{Options, TestApp};
 use crate::pki::gen::Issued;
 use crate::pki::responder::{index_line, Responder};
@@ -236,6 +244,49 @@ async fn tampered_or_mixed_evidence_is_refused_and_three_strikes_fail_the_flow()
     assert_eq!(status, 422);
     let claims = claims_of(&app, body["location"].as_str().expect("the flow ended"));
     assert_eq!(claims["status"], "failed");
+}
+
+/// What keeps the card's refusal count honest under concurrency: a means' progress is computed
+/// from the version it replaces. Two updates whose computations overlap (each takes 50 ms) both
+/// count; with a read outside the compare-and-set, one would be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_progress_updates_both_count() {
+    let text = config_text(1, &Options::default(), None);
+    let config = Config::from_figment(Figment::from(Toml::string(&text)), Path::new(".")).unwrap();
+    let store = Arc::new(MemoryStore::new(1000));
+    let flows = Arc::new(FlowService::new(&config, store, Arc::new(Notify::new())).unwrap());
+    let body = json!({"attributes": ["email"], "continuation": CONTINUATION}).to_string();
+    let url = flows.start(body.as_bytes()).await.unwrap();
+    let id = FlowId::parse(url.rsplit('/').next().unwrap()).unwrap();
+    let opened = flows.open(&id, None).await.unwrap();
+    let cookie = opened.new_cookie.unwrap();
+    let proof = BrowserProof {
+        cookie: Some(&cookie),
+        csrf: Some(&opened.view.csrf),
+    };
+    flows
+        .choose_means(&id, &proof, MeansId::Test)
+        .await
+        .unwrap();
+    let count = |flows: Arc<FlowService>, id: FlowId| async move {
+        flows
+            .set_progress(&id, None, MeansId::Test, |current| {
+                std::thread::sleep(Duration::from_millis(50));
+                let n = current.and_then(|p| p["n"].as_u64()).unwrap_or(0);
+                Ok(json!({ "n": n + 1 }))
+            })
+            .await
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(count(flows.clone(), id.clone())),
+        tokio::spawn(count(flows.clone(), id.clone()))
+    );
+    a.unwrap().unwrap();
+    b.unwrap().unwrap();
+    match flows.state_of(&id).await.unwrap() {
+        FlowState::Authenticating { progress, .. } => assert_eq!(progress["n"], 2),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -196,10 +196,9 @@ impl Job {
                 None,
                 MeansId::SmartId,
                 move |current| match current.is_some_and(|v| is_started(v, &vc)) {
-                    true => Ok(()),
+                    true => Ok(next.to_json()),
                     false => Err(FlowError::WrongState),
                 },
-                next.to_json(),
             )
             .await
     }
