@@ -44,8 +44,12 @@ fn failed(retry: bool, key: &'static str, detail: &str) -> Failure {
 
 impl Job {
     pub async fn run(self) {
-        let Ok((_, record)) = self.flows.load(&self.id).await else {
-            return;
+        let record = match self.flows.load(&self.id).await {
+            Ok((_, record)) => record,
+            Err(e) => {
+                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the flow could not be read; no session started");
+                return;
+            }
         };
         let left = Duration::from_millis(record.expires_at.saturating_sub(now_millis()));
         // Bounded: when every slot is taken the attempt fails at once (retry later), so a
@@ -182,8 +186,14 @@ impl Job {
                 }
             }
         }
-        if let Err(e) = self.set(progress).await {
-            tracing::info!(flow = ?self.id, error = %e, "smart-id: flow moved on before the result was recorded");
+        match self.set(progress).await {
+            Ok(()) => {}
+            Err(e @ FlowError::Store(_)) => {
+                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the result could not be recorded")
+            }
+            Err(e) => {
+                tracing::info!(flow = ?self.id, error = %e, "smart-id: flow moved on before the result was recorded")
+            }
         }
     }
 
@@ -204,12 +214,17 @@ impl Job {
     }
 
     /// The flow still exists and is still at this attempt (not cancelled, expired or retried).
+    /// A store that does not answer is not a "no": the session at SK goes on, so polling does.
     async fn still_ours(&self) -> bool {
         match self.flows.state_of(&self.id).await {
             Ok(FlowState::Authenticating {
                 means: MeansId::SmartId,
                 progress,
             }) => is_started(&progress, &self.vc),
+            Err(e @ FlowError::Store(_)) => {
+                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the flow could not be read; polling on");
+                true
+            }
             _ => false,
         }
     }
