@@ -1,44 +1,53 @@
 //! The floors: `openssl speed` on one core (it runs single-threaded without `-multi`), measured
-//! in the same run as the figures they bound, once per run so each ratio compares neighbours.
+//! in each run right before the figures they bound.
 
 use std::process::Command;
 
-/// Operations per second of one core, from one `openssl speed` run.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Speed {
-    pub rsa2048_sign: f64,
-    pub rsa2048_verify: f64,
-    pub p256_sign: f64,
-    pub p256_verify: f64,
+/// A signature algorithm `openssl speed` knows, and its `-mr` result line.
+#[derive(Debug, Clone, Copy)]
+pub enum Alg {
+    Rsa2048,
+    P256,
 }
 
-/// One `openssl speed -mr rsa2048 ecdsap256` run of `seconds` per operation.
-pub fn measure(seconds: u32) -> Speed {
+impl Alg {
+    pub fn label(self) -> &'static str {
+        match self {
+            Alg::Rsa2048 => "RSA-2048",
+            Alg::P256 => "EC P-256",
+        }
+    }
+
+    fn speed_name(self) -> &'static str {
+        match self {
+            Alg::Rsa2048 => "rsa2048",
+            Alg::P256 => "ecdsap256",
+        }
+    }
+
+    /// `+F2:<i>:2048:<sign/s>:<verify/s>` (RSA), `+F4:<i>:256:<sign/s>:<verify/s>` (ECDSA).
+    fn line_prefix(self) -> &'static str {
+        match self {
+            Alg::Rsa2048 => "+F2",
+            Alg::P256 => "+F4",
+        }
+    }
+}
+
+/// Signatures per second of one core: `openssl speed -mr -seconds 1 <alg>`.
+pub fn sign_rate(alg: Alg) -> f64 {
     let out = Command::new("openssl")
-        .args(["speed", "-mr", "-seconds", &seconds.to_string()])
-        .args(["rsa2048", "ecdsap256"])
+        .args(["speed", "-mr", "-seconds", "1", alg.speed_name()])
         .output()
         .expect("openssl speed runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let s = parse(&text);
-    assert!(
-        s.rsa2048_sign > 0.0 && s.p256_sign > 0.0,
-        "could not read `openssl speed -mr` output:\n{text}"
-    );
-    s
-}
-
-/// `+F2:<i>:2048:<sign/s>:<verify/s>` (RSA) and `+F4:<i>:256:<sign/s>:<verify/s>` (ECDSA).
-fn parse(text: &str) -> Speed {
-    let mut s = Speed::default();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        let rate = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        match (f.first().copied(), f.get(2).copied()) {
-            (Some("+F2"), Some("2048")) => (s.rsa2048_sign, s.rsa2048_verify) = (rate(3), rate(4)),
-            (Some("+F4"), Some("256")) => (s.p256_sign, s.p256_verify) = (rate(3), rate(4)),
-            _ => {}
-        }
+    let rate = text
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&alg.line_prefix()))
+        .and_then(|f| f.get(3).and_then(|v| v.parse::<f64>().ok()));
+    match rate {
+        Some(r) if r > 0.0 => r,
+        _ => panic!("could not read `openssl speed -mr` output:\n{text}"),
     }
-    s
 }

@@ -45,7 +45,8 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
             settle().await;
             (before, p.usage())
         });
-        let grown = after.rss_kb.saturating_sub(before.rss_kb) as f64 * 1024.0;
+        // Signed: a shrinking RSS shows as a negative figure, not as a flattering zero.
+        let grown = (after.rss_kb as f64 - before.rss_kb as f64) * 1024.0;
         per_flow.push(grown / n as f64);
         total.push(after.rss_kb as f64 / 1024.0);
     }

@@ -3,9 +3,9 @@
 //! next to the one-core `openssl speed` sign rate of the signing key's algorithm.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::floor::Speed;
+use crate::floor::{self, Alg};
 use crate::flows;
 use crate::http::Conn;
 use crate::keys::{self, KeySet};
@@ -29,7 +29,7 @@ struct Figures {
     cores: Vec<f64>,
 }
 
-pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
+pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
     for kind in ["RSA", "EC"] {
         let keys = if kind == "RSA" {
@@ -37,12 +37,13 @@ pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
         } else {
             keys::ec()
         };
-        let (alg, floor): (&str, Vec<f64>) = if kind == "RSA" {
-            ("RSA-2048", floors.iter().map(|f| f.rsa2048_sign).collect())
+        let alg = if kind == "RSA" {
+            Alg::Rsa2048
         } else {
-            ("EC P-256", floors.iter().map(|f| f.p256_sign).collect())
+            Alg::P256
         };
-        let results = load::block_on(measure(opts, dir, keys));
+        let (floor, results) = load::block_on(measure(opts, dir, keys, alg));
+        let alg = alg.label();
         for (route, f) in results {
             let name = match route {
                 Route::Redirect => format!("{kind} keys, redirect"),
@@ -91,7 +92,13 @@ pub fn rows(opts: &Opts, dir: &Path, floors: &[Speed]) -> Vec<Row> {
     rows
 }
 
-async fn measure(opts: &Opts, dir: &Path, keys: &KeySet) -> Vec<(Route, Figures)> {
+/// The floor of each run (measured right before it) and each route's figures.
+async fn measure(
+    opts: &Opts,
+    dir: &Path,
+    keys: &KeySet,
+    alg: Alg,
+) -> (Vec<f64>, Vec<(Route, Figures)>) {
     let receiver = Receiver::start().await;
     let port = free_port();
     let text = plugin::config(port, keys, receiver.port, "kind = \"memory\"", "");
@@ -109,43 +116,48 @@ async fn measure(opts: &Opts, dir: &Path, keys: &KeySet) -> Vec<(Route, Figures)
             )
         })
         .collect();
+    let (mut floor, mut loads) = (Vec::new(), 0u64);
     for _ in 0..opts.runs {
+        floor.push(floor::sign_rate(alg));
         // Alternating the two routes within each run keeps their conditions alike.
         for (route, f) in out.iter_mut() {
-            let r = receiver.clone();
             let route = *route;
-            let job = async move |c: &mut Conn, n: u64| {
-                match route {
-                    Route::Redirect => {
-                        let client = flows::start(c, TAGS, None).await?;
-                        let location = flows::walk_test(c, &client).await?;
-                        if !location.contains("result=") {
-                            return Err("redirect without a result".into());
+            // `load`: a number of its own for each load, so slots are unique across loads and a
+            // late retry cannot stand in for another flow's result.
+            let job = |load: u64| {
+                let r = receiver.clone();
+                async move |c: &mut Conn, n: u64| {
+                    match route {
+                        Route::Redirect => {
+                            let client = flows::start(c, TAGS, None).await?;
+                            let location = flows::walk_test(c, &client).await?;
+                            if !location.contains("result=") {
+                                return Err("redirect without a result".into());
+                            }
+                        }
+                        Route::AttrUrl => {
+                            let slot = format!("{load}-{n}");
+                            let arrived = r.expect(&slot);
+                            let client = flows::start(c, TAGS, Some(&r.url(&slot))).await?;
+                            flows::walk_test(c, &client).await?;
+                            tokio::time::timeout(Duration::from_secs(30), arrived)
+                                .await
+                                .map_err(|_| "no delivery within 30 s".to_string())?
+                                .map_err(|_| "receiver gone".to_string())?;
                         }
                     }
-                    Route::AttrUrl => {
-                        let slot = n.to_string();
-                        let arrived = r.expect(&slot);
-                        let client = flows::start(c, TAGS, Some(&r.url(&slot))).await?;
-                        flows::walk_test(c, &client).await?;
-                        tokio::time::timeout(Duration::from_secs(30), arrived)
-                            .await
-                            .map_err(|_| "no delivery within 30 s".to_string())?
-                            .map_err(|_| "receiver gone".to_string())?;
-                    }
+                    Ok(())
                 }
-                Ok(())
             };
+            loads += 2;
             let warm = opts.pick(Duration::from_secs(1), Duration::from_millis(100));
-            load::run(p.addr, 64, Until::Elapsed(warm), job.clone()).await;
-            let (before, t) = (p.usage(), Instant::now());
+            load::run(p.addr, 64, Until::Elapsed(warm), job(loads - 2)).await;
             let measure = opts.pick(Duration::from_secs(4), Duration::from_millis(400));
-            let s = load::run(p.addr, 64, Until::Elapsed(measure), job).await;
-            let (after, wall) = (p.usage(), t.elapsed());
+            let s = load::measured(p.addr, 64, measure, p.pid(), job(loads - 1)).await;
             s.check("result issuance", 0.0);
             f.rate.push(s.per_second());
             f.p99.push(s.percentile_ms(99.0));
-            f.cores.push(plugin::cores(before, after, wall));
+            f.cores.push(s.cores.unwrap_or(f64::NAN));
         }
         // The flows produced real results: the latest delivered token opens and verifies.
         let token = receiver.last_token().expect("a delivered token");
@@ -159,5 +171,5 @@ async fn measure(opts: &Opts, dir: &Path, keys: &KeySet) -> Vec<(Route, Figures)
             "{claims:?}"
         );
     }
-    out
+    (floor, out)
 }

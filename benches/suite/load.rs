@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::http::{Conn, Fail};
+use crate::plugin::usage_of;
 
 /// Runs `f` on a current-thread runtime with a `LocalSet` (the load's tasks are `!Send`).
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -33,6 +34,8 @@ pub struct Sample {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// Cores the probed process kept busy over exactly the measured window ([`measured`]).
+    pub cores: Option<f64>,
     lat_us: Vec<u32>,
 }
 
@@ -83,6 +86,27 @@ pub async fn run<J>(addr: SocketAddr, conns: usize, until: Until, job: J) -> Sam
 where
     J: AsyncFn(&mut Conn, u64) -> Result<(), Fail> + Clone + 'static,
 {
+    run_probed(addr, conns, until, None, job).await
+}
+
+/// [`run`] for `d`, with the CPU time of process `pid` read at the window's start and end.
+pub async fn measured<J>(addr: SocketAddr, conns: usize, d: Duration, pid: u32, job: J) -> Sample
+where
+    J: AsyncFn(&mut Conn, u64) -> Result<(), Fail> + Clone + 'static,
+{
+    run_probed(addr, conns, Until::Elapsed(d), Some(pid), job).await
+}
+
+async fn run_probed<J>(
+    addr: SocketAddr,
+    conns: usize,
+    until: Until,
+    pid: Option<u32>,
+    job: J,
+) -> Sample
+where
+    J: AsyncFn(&mut Conn, u64) -> Result<(), Fail> + Clone + 'static,
+{
     let shared = Rc::new(RefCell::new(Shared {
         sample: Sample::default(),
         next: 0,
@@ -91,6 +115,17 @@ where
     let to = match until {
         Until::Elapsed(d) => Some(begun + d),
         Until::Count(_) => None,
+    };
+    // The window's end is read when it ends, not after the jobs still under way drain.
+    let probe = match (pid, to) {
+        (Some(pid), Some(to)) => {
+            let start = usage_of(pid);
+            Some(tokio::task::spawn_local(async move {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(to)).await;
+                (usage_of(pid).cpu_s - start.cpu_s) / to.duration_since(begun).as_secs_f64()
+            }))
+        }
+        _ => None,
     };
     let mut workers = Vec::new();
     for _ in 0..conns {
@@ -133,10 +168,13 @@ where
         }));
     }
     for w in workers {
-        let _ = w.await;
+        w.await.expect("a load worker panicked");
     }
     let end = to.unwrap_or_else(Instant::now);
     let mut sample = std::mem::take(&mut shared.borrow_mut().sample);
     sample.elapsed = end.duration_since(begun);
+    if let Some(p) = probe {
+        sample.cores = Some(p.await.expect("the CPU probe"));
+    }
     sample
 }

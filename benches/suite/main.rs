@@ -51,11 +51,6 @@ fn main() {
     let began = Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
     let mut rows: Vec<Row> = Vec::new();
-    // One `openssl speed` per run, so each run's ratio compares figures measured side by side.
-    let floors: Vec<floor::Speed> = match wanted("issuance") {
-        true => (0..opts.runs).map(|_| floor::measure(1)).collect(),
-        false => Vec::new(),
-    };
     let mut step = |name: &str, f: &mut dyn FnMut() -> Vec<Row>| {
         if wanted(name) {
             let t = Instant::now();
@@ -65,9 +60,7 @@ fn main() {
         }
     };
     step("start", &mut || start_auth::rows(&opts, dir.path()));
-    step("issuance", &mut || {
-        issuance::rows(&opts, dir.path(), &floors)
-    });
+    step("issuance", &mut || issuance::rows(&opts, dir.path()));
     step("card", &mut || card::rows(&opts));
     step("smart-id", &mut || smart_id::rows(&opts, dir.path()));
     step("idle", &mut || idle::rows(&opts, dir.path()));

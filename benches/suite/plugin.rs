@@ -161,6 +161,10 @@ impl Process {
     pub fn usage(&self) -> Usage {
         usage_of(self.child.id())
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Process {
@@ -179,9 +183,4 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Cores the process kept busy between two readings.
-pub fn cores(before: Usage, after: Usage, wall: Duration) -> f64 {
-    (after.cpu_s - before.cpu_s) / wall.as_secs_f64()
 }

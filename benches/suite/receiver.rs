@@ -1,5 +1,6 @@
 //! A communication plugin's attr_url endpoint on loopback: answers every POST with 200 and
-//! notes when each result arrived, by path (`/auth_result/<slot>`).
+//! notes when each result first arrived, by path (`/auth_result/<slot>`); a retried POST of
+//! the same result does not count again.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,7 +18,8 @@ use tokio::sync::{oneshot, Notify};
 #[derive(Default)]
 struct Inner {
     waiters: HashMap<String, oneshot::Sender<Instant>>,
-    arrivals: Vec<Instant>,
+    /// First arrival per slot.
+    arrivals: HashMap<String, Instant>,
     last_token: Option<Bytes>,
 }
 
@@ -66,8 +68,9 @@ impl Receiver {
         rx
     }
 
+    /// When each slot's result first arrived.
     pub fn arrivals(&self) -> Vec<Instant> {
-        self.inner.borrow().arrivals.clone()
+        self.inner.borrow().arrivals.values().copied().collect()
     }
 
     /// Waits until `n` results have arrived or `deadline` passes.
@@ -96,7 +99,7 @@ impl Receiver {
         let body = req.into_body().collect().await.map(|b| b.to_bytes());
         let now = Instant::now();
         let mut inner = self.inner.borrow_mut();
-        inner.arrivals.push(now);
+        inner.arrivals.entry(slot.clone()).or_insert(now);
         if let Ok(b) = body {
             inner.last_token = Some(b);
         }

@@ -1,7 +1,7 @@
 //! Scenario 1: `POST /start_authentication` under 64 concurrent connections, memory and Redis store.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::body::Bytes;
 
@@ -40,19 +40,17 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
                     .expect(200, "start_authentication")
                     .map(drop)
             };
-            let (s, before, after, wall) = load::block_on(async {
+            let s = load::block_on(async {
                 let warm = opts.pick(Duration::from_secs(1), Duration::from_millis(100));
                 load::run(p.addr, 64, Until::Elapsed(warm), job.clone()).await;
-                let (before, t) = (p.usage(), Instant::now());
                 let measure = opts.pick(Duration::from_secs(4), Duration::from_millis(300));
-                let s = load::run(p.addr, 64, Until::Elapsed(measure), job).await;
-                (s, before, p.usage(), t.elapsed())
+                load::measured(p.addr, 64, measure, p.pid(), job).await
             });
             s.check(&format!("start_authentication ({name})"), 0.0);
             rate.push(s.per_second());
             p50.push(s.percentile_ms(50.0));
             p99.push(s.percentile_ms(99.0));
-            cores.push(plugin::cores(before, after, wall));
+            cores.push(s.cores.unwrap_or(f64::NAN));
         }
         rows.push(Row::new(
             SECTION,
