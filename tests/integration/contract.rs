@@ -380,6 +380,13 @@ async fn allow_list_bypass_attempts_are_refused(store: StoreKind) {
         let status = res.status().as_u16();
         assert!(res.headers().get("set-cookie").is_none());
         assert_eq!(status, 400, "continuation {c:?}");
+        // Refused for the URL, not for some other fault of the body.
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            ["continuation_not_allowed", "invalid_continuation"]
+                .contains(&body["error"].as_str().unwrap_or("")),
+            "continuation {c:?}: {body}"
+        );
     }
     let r = receiver_port;
     let attr_urls = [
@@ -400,6 +407,12 @@ async fn allow_list_bypass_attempts_are_refused(store: StoreKind) {
             .start(&json!({"attributes": ["email"], "continuation": CONTINUATION, "attr_url": a}))
             .await;
         assert_eq!(res.status().as_u16(), 400, "attr_url {a:?}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            ["attr_url_not_allowed", "invalid_attr_url"]
+                .contains(&body["error"].as_str().unwrap_or("")),
+            "attr_url {a:?}: {body}"
+        );
     }
     assert_eq!(app.flow_count().await, 0);
 }

@@ -85,34 +85,51 @@ fn exit_codes_and_report() {
     ]);
     assert_eq!(code, 1, "{out}");
 
-    let (code, _, err) = run(&["--config", &cfg, "--profile", "nope", &w.path("good.pem")]);
-    assert_eq!(code, 2, "{err}");
-    let (code, _, _) = run(&[
-        "--config",
-        "/nonexistent.toml",
-        "--profile",
-        "beid_auth",
-        &w.path("good.pem"),
-    ]);
-    assert_eq!(code, 2);
-    let (code, _, _) = run(&[
-        "--config",
-        &cfg,
-        "--profile",
-        "beid_auth",
-        "--at",
-        "yesterday",
-        &w.path("good.pem"),
-    ]);
-    assert_eq!(code, 2);
-    let (code, _, _) = run(&[
-        "--config",
-        &cfg,
-        "--profile",
-        "beid_auth",
-        "/nonexistent.pem",
-    ]);
-    assert_eq!(code, 2);
+    // Caller mistakes: exit 2, and stderr names the mistake.
+    let good = w.path("good.pem");
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["--config", &cfg, "--profile", "nope", &good],
+            "no profile `trust.nope`",
+        ),
+        (
+            vec![
+                "--config",
+                "/nonexistent.toml",
+                "--profile",
+                "beid_auth",
+                &good,
+            ],
+            "/nonexistent.toml not found",
+        ),
+        (
+            vec![
+                "--config",
+                &cfg,
+                "--profile",
+                "beid_auth",
+                "--at",
+                "yesterday",
+                &good,
+            ],
+            "yesterday",
+        ),
+        (
+            vec![
+                "--config",
+                &cfg,
+                "--profile",
+                "beid_auth",
+                "/nonexistent.pem",
+            ],
+            "/nonexistent.pem cannot be read",
+        ),
+    ];
+    for (args, says) in cases {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
