@@ -223,6 +223,16 @@ async fn sessions_extend_end_and_do_not_revive(store: Store) {
         .create_session(&idle, now + 1_000, now + 60_000)
         .await
         .unwrap();
+    // A touch moves the idle end: this one would die at +1 s untouched, and lives to +3 s.
+    let extended = SessionId::new();
+    store
+        .create_session(&extended, now + 1_000, now + 60_000)
+        .await
+        .unwrap();
+    assert!(store
+        .touch_session(&extended, now, Duration::from_secs(3))
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(1_600)).await;
     let later = now_millis();
     assert!(!store
@@ -233,6 +243,13 @@ async fn sessions_extend_end_and_do_not_revive(store: Store) {
         .touch_session(&idle, later, Duration::from_secs(60))
         .await
         .unwrap());
+    assert!(
+        store
+            .touch_session(&extended, later, Duration::from_secs(3))
+            .await
+            .unwrap(),
+        "a touched session lives past its first idle end"
+    );
 }
 
 /// Enqueues one delivery per new flow, the way a completing flow does.
