@@ -104,10 +104,6 @@ impl UrlPrefix {
                     .is_some_and(|rest| rest.starts_with('/'))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
 }
 
 /// An operator allow-list. Empty means "anything" in demo mode and "nothing" in production.

@@ -110,10 +110,6 @@ impl Config {
         let raw: raw::RawConfig = figment.extract().map_err(figment_errors)?;
         validate(raw, base_dir).map_err(ConfigErrors)
     }
-
-    pub fn is_production(&self) -> bool {
-        self.mode == Mode::Production
-    }
 }
 
 fn base_url(raw: &str, key: &str, errors: &mut Vec<ConfigError>) -> Option<HttpUrl> {

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -205,10 +205,6 @@ impl CardFlow {
             error,
             location: None,
         }
-    }
-
-    pub fn nonce_ttl(&self) -> Duration {
-        self.settings.nonce_ttl
     }
 }
 

@@ -118,11 +118,6 @@ impl SmartIdFlow {
         &self.inner.settings.countries
     }
 
-    /// Sessions that may still start now (for tests and metrics).
-    pub fn free_slots(&self) -> usize {
-        self.inner.slots.available_permits()
-    }
-
     /// `GET /flow/<id>/smart-id`: the form, or the waiting page once a code was accepted.
     pub async fn form(
         &self,

@@ -117,10 +117,6 @@ impl TrustStore {
         }
     }
 
-    pub fn profile_names(&self) -> impl Iterator<Item = &str> {
-        self.profiles.keys().map(String::as_str)
-    }
-
     pub fn has_profile(&self, name: &str) -> bool {
         self.profiles.contains_key(name)
     }
