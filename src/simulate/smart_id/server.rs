@@ -155,7 +155,14 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         }
     }
     let resp = match (&method, rest.split_once('/')) {
-        (&Method::POST, Some(("authentication", target))) => start(&state, target, &body),
+        (&Method::POST, Some(("authentication", target))) => {
+            // Issuing a certificate and signing (a 6144-bit key for one account) take long:
+            // off the runtime, so the long polls of a current-thread runtime (the demo) go on.
+            let (state, target) = (state.clone(), target.to_string());
+            tokio::task::spawn_blocking(move || start(&state, &target, &body))
+                .await
+                .unwrap_or_else(|_| error(500))
+        }
         (&Method::GET, Some(("session", id))) => status(&state, id, &query).await,
         _ => error(404),
     };
