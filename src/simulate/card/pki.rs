@@ -320,10 +320,12 @@ impl TestPki {
                 .open(&lock)
             {
                 Ok(_) => {
+                    // Removed on every way out, failures included: a lock left behind would
+                    // make every later start wait and fail with `Stuck`.
+                    let _unlock = RemoveOnDrop(&lock);
                     let pki = TestPki::generate()?;
                     pki.write(dir)?;
                     fs::write(&done, b"").map_err(io)?;
-                    let _ = fs::remove_file(&lock);
                     return Ok(pki);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -385,4 +387,13 @@ fn write_file(dir: &Path, name: &str, data: &[u8], mode: u32) -> Result<(), PkiE
         .open(&path)
         .map_err(io)?;
     f.write_all(data).map_err(io)
+}
+
+/// Deletes a file when dropped.
+struct RemoveOnDrop<'a>(&'a Path);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(self.0);
+    }
 }
