@@ -3,9 +3,10 @@
 //! cached per source until nextUpdate.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use openssl::pkey::{PKeyRef, Public};
 use openssl::x509::{CrlStatus, X509Crl, X509Ref};
 use time::OffsetDateTime;
 
@@ -37,6 +38,25 @@ struct Loaded {
     next_update: Option<OffsetDateTime>,
     /// Carries issuingDistributionPoint or deltaCRLIndicator: partial scope, not usable.
     partial: bool,
+    /// The issuer key (SPKI DER) whose signature on this CRL verified, once it has: a cached
+    /// CRL (megabytes for a national CA) is not hashed and verified again at every check.
+    verified_by: OnceLock<Vec<u8>>,
+}
+
+impl Loaded {
+    fn signed_by(&self, issuer_key: &PKeyRef<Public>) -> bool {
+        let Ok(spki) = issuer_key.public_key_to_der() else {
+            return false;
+        };
+        if self.verified_by.get() == Some(&spki) {
+            return true;
+        }
+        let ok = self.crl.verify(issuer_key).unwrap_or(false);
+        if ok {
+            let _ = self.verified_by.set(spki);
+        }
+        ok
+    }
 }
 
 fn load(bytes: &[u8]) -> Result<Loaded, CrlError> {
@@ -52,6 +72,7 @@ fn load(bytes: &[u8]) -> Result<Loaded, CrlError> {
         next_update: parsed.next_update().map(|t| t.to_datetime()),
         partial,
         crl,
+        verified_by: OnceLock::new(),
     })
 }
 
@@ -112,7 +133,8 @@ pub struct Limits {
 }
 
 /// Consults every configured CRL issued by `issuer` (name and signature); the first usable one
-/// answers. Sources of other issuers are skipped without being fetched when cached.
+/// answers. Only a CRL that passed every check is cached: one that fails (another issuer's
+/// included) is fetched again next time, so a bad answer cannot stick until its nextUpdate.
 pub async fn check(
     client: &reqwest::Client,
     cache: &CrlCache,
@@ -151,7 +173,7 @@ pub async fn check(
         if !same_issuer {
             continue;
         }
-        if !loaded.crl.verify(&issuer_key).unwrap_or(false) {
+        if !loaded.signed_by(&issuer_key) {
             problems.push(format!("{}: signature is not the issuer's", src.describe()));
             continue;
         }
