@@ -34,18 +34,37 @@ impl PluginProcess {
         redis_url: Option<&str>,
         env: &[(&str, &str)],
     ) -> PluginProcess {
+        Self::spawn(options, redis_url, env, false).await
+    }
+
+    /// As `start`, logging at the configured level (info) to a pipe that [`Self::logs`] reads.
+    pub async fn start_logged(options: &Options) -> PluginProcess {
+        Self::spawn(options, None, &[], true).await
+    }
+
+    async fn spawn(
+        options: &Options,
+        redis_url: Option<&str>,
+        env: &[(&str, &str)],
+        logged: bool,
+    ) -> PluginProcess {
         let port = free_port();
         let config =
             std::env::temp_dir().join(format!("auth-eid-test-{}-{port}.toml", std::process::id()));
         std::fs::write(&config, config_text(port, options, redis_url)).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_auth-eid"))
-            .arg("serve")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_auth-eid"));
+        cmd.arg("serve")
             .arg("--config")
             .arg(&config)
-            .env("AUTH_EID_LOG__LEVEL", "warn")
+            .env_remove("RUST_LOG");
+        if logged {
+            cmd.stderr(Stdio::piped());
+        } else {
+            cmd.env("AUTH_EID_LOG__LEVEL", "warn").stderr(Stdio::null());
+        }
+        let child = cmd
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("the auth-eid binary runs");
         let process = PluginProcess {
@@ -67,6 +86,16 @@ impl PluginProcess {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("auth-eid serve did not start");
+    }
+
+    /// Stops the process and gives everything it logged (started with [`Self::start_logged`]).
+    pub fn logs(&mut self) -> String {
+        self.kill();
+        let mut logs = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            std::io::Read::read_to_string(&mut err, &mut logs).expect("the logs read");
+        }
+        logs
     }
 
     /// SIGKILL: no shutdown code runs, leases stay where they are.

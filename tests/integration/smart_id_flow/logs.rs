@@ -1,44 +1,21 @@
 //! The real binary's logs over Smart-ID flows: what happened, never a code, name or hash.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::{choose, finish, settle, smart_id_toml, start, OK, TAGS};
-use crate::harness::app::config_text;
-use crate::harness::{free_port, Options, TestApp};
+use crate::harness::process::PluginProcess;
+use crate::harness::{Options, TestApp};
 use crate::smart_id::simulator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn smart_id_logs_hold_no_personal_data() {
     let sim = simulator(100).await;
-    let port = free_port();
     let options = Options {
         extra_toml: smart_id_toml(&sim, 10),
         ..Options::default()
     };
-    let dir = std::env::temp_dir().join(format!("auth-eid-sid-logs-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, config_text(port, &options, None)).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_auth-eid"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/health/ready")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let app = crate::harness::app::Client {
-        base: base.clone(),
-        keys: options.keys,
-    };
+    let mut server = PluginProcess::start_logged(&options).await;
+    let app = &server.client;
     for code in [OK, "30403039917"] {
         let client_url = app.start_ok(TAGS, None).await;
         let b = TestApp::browser();
@@ -48,15 +25,7 @@ async fn smart_id_logs_hold_no_personal_data() {
         finish(&b, &client_url, &csrf).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let _ = server.kill();
-    let _ = server.wait();
-    let mut logs = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = server.logs();
     for expected in [
         "smart-id: verified",
         "smart-id: attempt failed",
@@ -76,6 +45,5 @@ async fn smart_id_logs_hold_no_personal_data() {
     for p in personal {
         assert!(!logs.contains(&p), "{p:?} leaked into the logs");
     }
-    let _ = std::fs::remove_dir_all(dir);
     sim.shutdown().await;
 }
