@@ -1,7 +1,7 @@
 //! Ending a flow: one result, signed and encrypted, delivered by redirect or through the outbox
 //! in the same compare-and-set that marks the flow delivered.
 
-use crate::attributes::Identity;
+use crate::attributes::{AttributeTag, Identity};
 use crate::ids::{FlowId, SessionId};
 use crate::means::MeansId;
 use crate::store::{now_millis, OutboxEntry};
@@ -25,6 +25,34 @@ pub enum MeansOutcome {
 }
 
 impl FlowService {
+    /// What the test means would share for `tags`: its fixed value per tag (None if it has
+    /// none), exactly what [`FlowService::complete_test`] puts in the token.
+    pub fn test_preview(&self, tags: &[AttributeTag]) -> Vec<(String, Option<String>)> {
+        let identity = self.catalog().test_identity();
+        tags.iter()
+            .map(|t| {
+                (
+                    t.as_str().to_string(),
+                    identity.fields.get(t.as_str()).cloned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The test means confirmed: the flow ends with its fixed identity.
+    pub async fn complete_test(
+        &self,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+    ) -> Result<String, FlowError> {
+        let outcome = MeansOutcome::Verified {
+            means: MeansId::Test,
+            identity: self.catalog().test_identity().clone(),
+            report: None,
+        };
+        self.complete(id, proof, outcome).await
+    }
+
     /// Ends the flow with `outcome` and gives the URL to send the browser to (303).
     /// A flow that is already finished gives [`FlowError::Finished`] and no second result.
     pub async fn complete(

@@ -147,11 +147,11 @@ pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
         Ok(view) => view,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let identity = b.flows.catalog().test_identity();
-    let shared: Vec<_> = view
-        .attributes
-        .iter()
-        .map(|t| json!({"tag": t, "value": identity.fields.get(t.as_str())}))
+    let shared: Vec<_> = b
+        .flows
+        .test_preview(&view.attributes)
+        .into_iter()
+        .map(|(tag, value)| json!({"tag": tag, "value": value}))
         .collect();
     let data = json!({"id": id.as_str(), "csrf": view.csrf, "shared": shared});
     b.render("test_confirm.html.tera", &data).map(Opened::Page)
@@ -167,15 +167,9 @@ pub async fn test_confirm(
     let id = flow_id(id)?;
     let cookie = b.cookie();
     let proof = form.proof(&cookie);
-    let identity = b.flows.catalog().test_identity().clone();
-    let outcome = MeansOutcome::Verified {
-        means: MeansId::Test,
-        identity,
-        report: None,
-    };
     let location = b
         .flows
-        .complete(&id, &proof, outcome)
+        .complete_test(&id, &proof)
         .instrument(b.span.clone())
         .await
         .map_err(keep_flow(&id, proof.csrf))?;
