@@ -151,20 +151,10 @@ poll_timeout_ms = 120000
 max_sessions = 20000
 [means.smart_id.attributes]
 name = "full_name"
-[trust.smart_id]
-demo = true
-anchors = ["{root}"]
-intermediates = ["{issuing}"]
-revocation = "off"
-require_key_usage = ["digitalSignature"]
-require_eku = ["smartIdAuthentication", "clientAuth"]
-require_policies = [["1.3.6.1.4.1.10015.17.2", "0.4.0.2042.1.2"]]
-forbid_policies = ["0.4.0.194112.1.2"]
-"#,
+{trust}"#,
         pin = pin.trim(),
         ca = f("tls-ca.pem"),
-        root = f("root.pem"),
-        issuing = f("issuing.pem"),
+        trust = auth_eid::simulate::smart_id::trust_profile_toml("smart_id", pki),
     )
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use figment::providers::Serialized;
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde_json::json;
 
@@ -76,18 +76,8 @@ pub fn merge(figment: Figment, state_dir: &Path) -> Result<Figment, String> {
             "birthdate": "date_of_birth",
         },
     });
-    // The simulator has no OCSP responder: revocation is off (refused in production mode).
-    let trust = json!({
-        "demo": true,
-        "anchors": [file("root.pem")],
-        "intermediates": [file("issuing.pem")],
-        "revocation": "off",
-        "require_key_usage": ["digitalSignature"],
-        "require_eku": ["smartIdAuthentication", "clientAuth"],
-        "require_policies": [["1.3.6.1.4.1.10015.17.2", "0.4.0.2042.1.2"]],
-        "forbid_policies": ["0.4.0.194112.1.2"],
-    });
+    let trust = sim::trust_profile_toml("smart_id", &s.files);
     Ok(figment
         .merge(Serialized::default("means.smart_id", means))
-        .merge(Serialized::default("trust.smart_id", trust)))
+        .merge(Toml::string(&trust)))
 }

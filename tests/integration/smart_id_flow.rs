@@ -37,21 +37,11 @@ max_sessions = {max_sessions}
 name = "full_name"
 birthdate = "date_of_birth"
 sid = "national_identity_number"
-[trust.smart_id]
-demo = true
-anchors = ["{root}"]
-intermediates = ["{issuing}"]
-revocation = "off"
-require_key_usage = ["digitalSignature"]
-require_eku = ["smartIdAuthentication", "clientAuth"]
-require_policies = [["1.3.6.1.4.1.10015.17.2", "0.4.0.2042.1.2"]]
-forbid_policies = ["0.4.0.194112.1.2"]
-"#,
+{trust}"#,
         base = sim.base_url(),
         pin = sim.tls_pin(),
         ca = pki.file("tls-ca.pem").display(),
-        root = pki.file("root.pem").display(),
-        issuing = pki.file("issuing.pem").display(),
+        trust = auth_eid::simulate::smart_id::trust_profile_toml("smart_id", &pki.file("")),
     )
 }
 

@@ -26,6 +26,28 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use pki::TestPki;
+
+/// `[trust.<name>]` accepting the simulator's authentication certificates, whose PKI files are
+/// in `pki_dir`: Smart-ID's key usage, EKUs and qualified policies, revocation off (the
+/// simulator runs no OCSP responder; `off` is refused in production mode).
+pub fn trust_profile_toml(name: &str, pki_dir: &std::path::Path) -> String {
+    let file = |f: &str| pki_dir.join(f).display().to_string();
+    format!(
+        r#"
+[trust.{name}]
+demo = true
+anchors = ["{root}"]
+intermediates = ["{issuing}"]
+revocation = "off"
+require_key_usage = ["digitalSignature"]
+require_eku = ["smartIdAuthentication", "clientAuth"]
+require_policies = [["1.3.6.1.4.1.10015.17.2", "0.4.0.2042.1.2"]]
+forbid_policies = ["0.4.0.194112.1.2"]
+"#,
+        root = file("root.pem"),
+        issuing = file("issuing.pem"),
+    )
+}
 pub use validate::{ADVANCED_RP_NAME, ADVANCED_RP_UUID, DEMO_RP_NAME, DEMO_RP_UUID};
 
 use crate::means::smart_id::{Pin, SmartIdSettings, TlsSettings};
