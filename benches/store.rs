@@ -9,11 +9,9 @@
 //! with the benchmark, which a deployment would not do.
 //!
 //! Needs `redis-server` on PATH (or `REDIS_SERVER`); it runs one on a free loopback port,
-//! without persistence. `cargo bench --bench store`.
+//! without persistence (the tests' `support/redis.rs`). `cargo bench --bench store`.
 
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +20,11 @@ use auth_eid::config::Config;
 use auth_eid::flow::FlowService;
 use auth_eid::store::{self, FlowStore};
 mod common;
+#[allow(dead_code)]
+#[path = "../tests/integration/support/redis.rs"]
+mod redis_server;
+
+use redis_server::{free_port, RedisServer};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
@@ -32,11 +35,7 @@ const IN_FLIGHT: usize = 32;
 const RUN_FOR: Duration = Duration::from_secs(4);
 
 fn config(store: &str) -> Config {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    common::config(port, &format!("[store]\n{store}"))
+    common::config(free_port(), &format!("[store]\n{store}"))
 }
 
 async fn service(config: &Config) -> Arc<FlowService> {
@@ -44,43 +43,6 @@ async fn service(config: &Config) -> Arc<FlowService> {
         .await
         .expect("the store opens");
     Arc::new(FlowService::new(config, store, Arc::new(Notify::new())).unwrap())
-}
-
-/// A throw-away redis-server, killed on drop.
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let redis = Redis(child, port);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(redis)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -162,15 +124,9 @@ fn throughput(rt: &Runtime, flows: &Arc<FlowService>, work: Work) -> f64 {
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let Some(redis) = Redis::start() else {
-        eprintln!("redis-server is not available: nothing to compare");
-        return;
-    };
+    let redis = RedisServer::start();
     let memory_store = "kind = \"memory\"".to_string();
-    let redis_store = format!(
-        "kind = \"redis\"\nurl = \"redis://127.0.0.1:{}/\"\npool_size = 4",
-        redis.1
-    );
+    let redis_store = format!("kind = \"redis\"\nurl = \"{}\"\npool_size = 4", redis.url());
     let memory = rt.block_on(service(&config(&memory_store)));
     let redis_flows = rt.block_on(service(&config(&redis_store)));
 
