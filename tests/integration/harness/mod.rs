@@ -8,15 +8,8 @@ pub mod process;
 pub mod receiver;
 
 pub use app::{Options, TestApp};
-
 /// A free loopback port (bound and released; the caller binds it right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::support::redis::free_port;
 
 /// Runs each listed `async fn case(store: StoreKind)` twice: as `memory::case` and as
 /// `redis::case` (each Redis case on a redis-server of its own).
