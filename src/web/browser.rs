@@ -90,7 +90,7 @@ impl<'r> FromRequest<'r> for Browser<'r> {
         ) else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+        let lang = Lang::of(req);
         let span = super::headers::request_span(req);
         Outcome::Success(Browser {
             flows,
@@ -225,7 +225,7 @@ impl<'r> Responder<'r, 'static> for PageError {
         if status.code >= 500 {
             tracing::error!(error = %self.error, "flow page failed");
         }
-        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+        let lang = Lang::of(req);
         let Some(pages) = req.rocket().state::<Pages>() else {
             return Err(Status::InternalServerError);
         };

@@ -85,7 +85,7 @@ fn html_error(status: Status, req: &Request<'_>) -> Html {
         503 => "error_unavailable",
         _ => "error_internal",
     };
-    let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language"));
+    let lang = Lang::of(req);
     let body = req
         .rocket()
         .state::<Pages>()

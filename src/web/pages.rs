@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use figment::providers::{Format, Toml};
 use figment::Figment;
-use rocket::request::{FromRequest, Outcome, Request};
+use rocket::request::Request;
 use serde::Serialize;
 use tera::{Context, Tera};
 
@@ -71,15 +71,10 @@ impl Lang {
         }
         best.0
     }
-}
 
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Lang {
-    type Error = std::convert::Infallible;
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Lang::from_accept_language(
-            req.headers().get_one("Accept-Language"),
-        ))
+    /// The language of a request, from its Accept-Language header.
+    pub fn of(req: &Request<'_>) -> Lang {
+        Lang::from_accept_language(req.headers().get_one("Accept-Language"))
     }
 }
 
