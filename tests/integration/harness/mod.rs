@@ -7,9 +7,9 @@ pub mod keys;
 pub mod process;
 pub mod receiver;
 
-pub use app::{Options, TestApp};
 /// A free loopback port (bound and released; the caller binds it right after).
 pub use crate::support::redis::free_port;
+pub use app::{Options, TestApp};
 
 /// Runs each listed `async fn case(store: StoreKind)` twice: as `memory::case` and as
 /// `redis::case` (each Redis case on a redis-server of its own).
