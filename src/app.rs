@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rocket::config::{Ident, LogLevel, SecretKey, Shutdown};
+use rocket::config::{Ident, LogLevel, SecretKey};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 use tokio::sync::Notify;
@@ -20,6 +20,8 @@ use crate::web::{self, browser::WebSettings, headers, pages::Pages};
 pub enum AppError {
     #[error("server: {0}")]
     Rocket(#[from] Box<rocket::Error>),
+    #[error("{0}")]
+    Serve(#[from] web::server::ServeError),
     #[error("result token keys: {0}")]
     Keys(#[from] TokenError),
     #[error("pages: {0}")]
@@ -49,18 +51,11 @@ fn rocket_config(config: &Config) -> rocket::Config {
         address: config.server.address,
         port: config.server.port,
         secret_key,
-        // Our request fairing logs each request; Rocket's own lines stay at errors.
+        // Our request fairing logs each request; the log setup drops Rocket's own records.
         log_level: LogLevel::Critical,
         ident: Ident::none(),
         cli_colors: false,
-        // SIGTERM (the default signal set) and Ctrl-C: stop accepting, then in-flight
-        // requests get `grace`, then open connections `mercy`, then they are cut.
-        shutdown: Shutdown {
-            ctrlc: true,
-            grace: config.server.shutdown_grace.as_secs() as u32,
-            mercy: config.server.shutdown_mercy.as_secs() as u32,
-            ..Shutdown::default()
-        },
+        // Connections, signals, grace and mercy are web::server's.
         ..rocket::Config::default()
     }
 }
@@ -159,20 +154,26 @@ pub fn build_with_store(
         .attach(AdHoc::on_liftoff("delivery worker", move |rocket| {
             Box::pin(async move {
                 let shutdown = rocket.shutdown();
+                // Not ready from the moment shutdown is requested, before the drain fairing
+                // runs (the server runs it once the connections are closed).
+                let notice = shutdown.clone();
+                tokio::spawn(async move {
+                    notice.await;
+                    draining.start_draining();
+                    tracing::info!(
+                        grace_seconds = grace.as_secs(),
+                        "shutting down: not ready, finishing in-flight requests and deliveries"
+                    );
+                });
                 let task = tokio::spawn(worker.run(shutdown, grace));
                 *worker_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
                 tracing::info!(%address, "auth-eid listening");
             })
         }))
-        // Rocket has stopped accepting connections when this runs; its grace and mercy
-        // timers are already running, so waiting here does not lengthen the shutdown.
+        // The worker has been told to stop since shutdown was requested; this waits for it to
+        // finish or hand its entries back.
         .attach(AdHoc::on_shutdown("drain", move |_| {
             Box::pin(async move {
-                draining.start_draining();
-                tracing::info!(
-                    grace_seconds = grace.as_secs(),
-                    "shutting down: not ready, finishing in-flight requests and deliveries"
-                );
                 let task = worker_task.lock().unwrap_or_else(|p| p.into_inner()).take();
                 if let Some(task) = task {
                     if tokio::time::timeout(grace + mercy, task).await.is_err() {

@@ -9,9 +9,12 @@ use crate::config::{self, Config};
 fn load(path: Option<PathBuf>) -> Result<Config, ExitCode> {
     let path = config::resolve_path(path);
     Config::load(&path).map_err(|errors| {
-        eprintln!("auth-eid: configuration {} is not valid:", path.display());
+        say(format_args!(
+            "auth-eid: configuration {} is not valid:",
+            path.display()
+        ));
         for e in &errors.0 {
-            eprintln!("  - {e}");
+            say(format_args!("  - {e}"));
         }
         ExitCode::from(1)
     })
@@ -36,26 +39,34 @@ pub fn serve(path: Option<PathBuf>) -> ExitCode {
 
 /// Runs the server (with the demo relying party if `demo`) until Ctrl-C or SIGTERM.
 pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
-    crate::telemetry::init(cfg.log_format, &cfg.log_level);
+    let log = crate::telemetry::init(cfg.log_format, &cfg.log_level);
     let result = rocket::execute(async move {
+        let server = cfg.server.clone();
         let app = if demo {
             crate::demo::build(cfg).await?
         } else {
             crate::app::build(cfg).await?
         };
-        app.launch()
+        crate::web::server::serve(app, &server)
             .await
-            .map(|_| ())
             .map_err(crate::app::AppError::from)
     });
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "auth-eid stopped");
-            eprintln!("auth-eid: {e}");
+            say(format_args!("auth-eid: {e}"));
             ExitCode::from(1)
         }
-    }
+    };
+    drop(log);
+    code
+}
+
+/// A line on stderr that cannot panic when stderr is gone (`eprintln!` would).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[derive(clap::Args)]
@@ -78,7 +89,7 @@ pub fn demo(args: DemoArgs) -> ExitCode {
             run_server(cfg, true)
         }
         Err(e) => {
-            eprintln!("auth-eid demo: {e}");
+            say(format_args!("auth-eid demo: {e}"));
             ExitCode::from(1)
         }
     }

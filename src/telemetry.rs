@@ -1,30 +1,171 @@
-//! Log setup: one subscriber for our `tracing` events and Rocket's `log` records.
+//! Log setup: one subscriber for our `tracing` events, with three promises.
+//!
+//! - Logging never blocks or fails a request: events go into a bounded, lossy queue that a
+//!   writer thread drains to stderr. A full queue drops lines; a stderr that is a closed pipe or a
+//!   stalled reader only loses lines. (tracing-subscriber's own writer reports a failed write
+//!   with `eprintln!`, which panics when stderr is gone: that took every request down.)
+//! - No line is longer than [`MAX_LINE`]: one request cannot make the log grow by more than a
+//!   few lines of bounded size, whatever it sends.
+//! - Rocket's own records are dropped. They quote request bodies (a failed form or JSON guard
+//!   prints the value) and raw paths, whose flow and session ids are bearer capabilities; our
+//!   request fairing logs each request by its route template instead.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 
-use tracing_subscriber::EnvFilter;
+use tracing::Metadata;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{filter, EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` overrides the configured level. Rocket's own
-/// per-request chatter is kept at warn: our request fairing logs one line per request.
-pub fn init(format: LogFormat, level: &str) {
+/// The longest line written; a longer one is cut and says how much was cut.
+pub const MAX_LINE: usize = 2048;
+
+/// Lines waiting for the writer thread before new ones are dropped.
+const QUEUE_LINES: usize = 8192;
+
+/// Keeps the writer thread; dropping it flushes what is queued (for at most a second).
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard(
+    /// Held for its `Drop`, which flushes the queue.
+    #[allow(dead_code)]
+    Option<WorkerGuard>,
+);
+
+/// Installs the global subscriber. `RUST_LOG` overrides the configured level (Rocket's records
+/// stay dropped whatever it says).
+pub fn init(format: LogFormat, level: &str) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            EnvFilter::try_new(format!(
-                "{level},rocket=warn,rocket::launch=error,_=warn,hyper=warn,reqwest=warn"
-            ))
-        })
+        .or_else(|_| EnvFilter::try_new(format!("{level},hyper=warn,reqwest=warn")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUE_LINES)
+        .thread_name("auth-eid-log")
+        .finish(QuietStderr);
     // Colours only on a terminal: files and collectors get plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let result = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(BoundedLines(writer))
+        .with_ansi(io::stderr().is_terminal())
+        .log_internal_errors(false);
+    let fmt = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        LogFormat::Text => fmt.boxed(),
     };
+    let result = tracing_subscriber::registry()
+        .with(
+            fmt.with_filter(filter::filter_fn(not_rocket))
+                .with_filter(filter),
+        )
+        .try_init();
     // A second init (tests build several apps in one process) keeps the first subscriber.
-    let _ = result;
+    LogGuard(result.is_ok().then_some(guard))
+}
+
+/// Rocket logs under `rocket::*`, and its route macros under `<module>::_`.
+fn not_rocket(meta: &Metadata<'_>) -> bool {
+    !is_rocket_target(meta.target())
+}
+
+fn is_rocket_target(target: &str) -> bool {
+    target == "rocket" || target.starts_with("rocket::") || target == "_" || target.ends_with("::_")
+}
+
+/// stderr that swallows its errors: the writer thread has nobody to tell.
+struct QuietStderr;
+
+impl Write for QuietStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Hands each formatted event (one `write` per event) to the queue, cut to [`MAX_LINE`].
+struct BoundedLines(NonBlocking);
+
+impl<'a> MakeWriter<'a> for BoundedLines {
+    type Writer = BoundedLine;
+
+    fn make_writer(&'a self) -> BoundedLine {
+        BoundedLine(self.0.clone())
+    }
+}
+
+struct BoundedLine(NonBlocking);
+
+impl Write for BoundedLine {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write(&bounded(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The line itself, or its first [`MAX_LINE`] bytes (at a character boundary) and a note.
+fn bounded(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if line.len() <= MAX_LINE {
+        return line.into();
+    }
+    let mut cut = MAX_LINE - 64;
+    while cut > 0 && line[cut] & 0xC0 == 0x80 {
+        cut -= 1;
+    }
+    let mut short = line[..cut].to_vec();
+    short.extend_from_slice(format!(" [{} bytes cut]\n", line.len() - cut).as_bytes());
+    short.into()
+}
+
+/// At most `max` bytes of an outside value for a log field, cut at a character boundary.
+pub fn clip(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut cut = max;
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &value[..cut]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_at_a_character_boundary() {
+        let short = b"a line\n";
+        assert_eq!(&*bounded(short), short);
+        let long = "é".repeat(3000) + "\n";
+        let cut = bounded(long.as_bytes());
+        assert!(cut.len() <= MAX_LINE, "{}", cut.len());
+        let text = std::str::from_utf8(&cut).expect("still UTF-8");
+        assert!(text.ends_with("bytes cut]\n"), "{text}");
+        assert_eq!(clip("ééé", 3), "é");
+        assert_eq!(clip("abc", 10), "abc");
+    }
+
+    #[test]
+    fn rocket_records_are_recognised_by_target() {
+        for (target, rocket) in [
+            ("rocket::server", true),
+            ("rocket", true),
+            ("_", true),
+            ("auth_eid::web::flow::_", true),
+            ("auth_eid::web::headers", false),
+            ("rocketry", false),
+        ] {
+            assert_eq!(is_rocket_target(target), rocket, "{target}");
+        }
+    }
 }

@@ -23,7 +23,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
-pub use server_store::{redact_url, ServerSettings, StoreSettings};
+pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
 
 use crate::attributes::AttributeTag;
 use crate::urls::{AllowList, HttpUrl, UrlPrefix};
@@ -258,6 +258,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     }
     let store = server_store::store(raw.store, &mut errors);
     let shutdown = server_store::shutdown(&raw.server, &mut errors);
+    let limits = server_store::limits(&raw.server, &mut errors);
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
         errors.push(ConfigError::key(
             "log.level",
@@ -297,6 +298,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             cookie_secret,
             shutdown_grace: shutdown.0,
             shutdown_mercy: shutdown.1,
+            limits,
         },
         signing,
         encryption,

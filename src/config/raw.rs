@@ -51,6 +51,18 @@ pub struct RawServer {
     pub shutdown_grace_seconds: u64,
     /// Then seconds open connections get to close before they are cut.
     pub shutdown_mercy_seconds: u64,
+    /// Seconds a connection has to deliver a complete request head, counted from when the
+    /// server is ready for it (accepted, or the previous response sent).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds an idle connection (no byte in either direction, no request being handled) stays
+    /// open; at most `header_read_timeout_seconds`.
+    pub keep_alive_seconds: u64,
+    /// Seconds a request has to deliver its whole body once its head is in.
+    pub body_read_timeout_seconds: u64,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes; larger gets 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for RawServer {
@@ -61,6 +73,11 @@ impl Default for RawServer {
             cookie_secret: None,
             shutdown_grace_seconds: 5,
             shutdown_mercy_seconds: 2,
+            header_read_timeout_seconds: 10,
+            keep_alive_seconds: 5,
+            body_read_timeout_seconds: 30,
+            max_connections: 4096,
+            max_header_bytes: 16 * 1024,
         }
     }
 }

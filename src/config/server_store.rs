@@ -18,6 +18,18 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// After the grace period: how long connections get to close before they are cut.
     pub shutdown_mercy: Duration,
+    pub limits: ConnectionLimits,
+}
+
+/// What one client connection may take: the defence against slow and idle connections
+/// (docs/operations.md, "Connections").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub keep_alive: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
 }
 
 impl fmt::Debug for ServerSettings {
@@ -31,6 +43,7 @@ impl fmt::Debug for ServerSettings {
             )
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_mercy", &self.shutdown_mercy)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -142,6 +155,48 @@ pub(super) fn shutdown(raw: &RawServer, errors: &mut Vec<ConfigError>) -> (Durat
     )
 }
 
+/// Connection limits, bounded to values that still protect the server.
+pub(super) fn limits(raw: &RawServer, errors: &mut Vec<ConfigError>) -> ConnectionLimits {
+    let mut check = |key: &str, ok: bool, rule: &str| {
+        if !ok {
+            errors.push(ConfigError::key(format!("server.{key}"), rule));
+        }
+    };
+    let header = raw.header_read_timeout_seconds;
+    check(
+        "header_read_timeout_seconds",
+        (1..=120).contains(&header),
+        "must be between 1 and 120",
+    );
+    check(
+        "keep_alive_seconds",
+        (1..=header).contains(&raw.keep_alive_seconds),
+        "must be between 1 and server.header_read_timeout_seconds (waiting for the next request counts as reading its head)",
+    );
+    check(
+        "body_read_timeout_seconds",
+        (1..=300).contains(&raw.body_read_timeout_seconds),
+        "must be between 1 and 300",
+    );
+    check(
+        "max_connections",
+        (16..=1_000_000).contains(&raw.max_connections),
+        "must be between 16 and 1000000",
+    );
+    check(
+        "max_header_bytes",
+        (8192..=1 << 20).contains(&raw.max_header_bytes),
+        "must be between 8192 and 1048576",
+    );
+    ConnectionLimits {
+        header_read_timeout: Duration::from_secs(header),
+        keep_alive: Duration::from_secs(raw.keep_alive_seconds),
+        body_read_timeout: Duration::from_secs(raw.body_read_timeout_seconds),
+        max_connections: raw.max_connections,
+        max_header_bytes: raw.max_header_bytes,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +222,7 @@ mod tests {
             cookie_secret: Some(vec![0xAB; 64]),
             shutdown_grace: Duration::from_secs(5),
             shutdown_mercy: Duration::from_secs(2),
+            limits: limits(&RawServer::default(), &mut Vec::new()),
         };
         let shown = format!("{server:?}");
         assert!(shown.contains("<set>") && !shown.contains("171"), "{shown}");

@@ -110,7 +110,7 @@ pub fn rocket(settings: Settings, access: Arc<dyn CardAccess>) -> Rocket<Build> 
 }
 
 pub fn run(args: ConnectorArgs) -> ExitCode {
-    crate::telemetry::init(crate::config::LogFormat::Text, "info");
+    let _log = crate::telemetry::init(crate::config::LogFormat::Text, "info");
     let settings = match Settings::new(args.listen, &args.allow_origin) {
         Ok(s) => s,
         Err(e) => {

@@ -36,7 +36,9 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "no-referrer"));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        let cache = if req.uri().path().as_str().starts_with("/static/") {
+        // Only a found asset may be cached: a 404 cached by a proxy would hide a later fix.
+        let asset = req.uri().path().as_str().starts_with("/static/");
+        let cache = if asset && res.status() == rocket::http::Status::Ok {
             "public, max-age=3600"
         } else {
             "no-store"

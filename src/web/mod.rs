@@ -6,6 +6,7 @@ pub mod card;
 pub mod flow;
 pub mod headers;
 pub mod pages;
+pub mod server;
 pub mod smart_id;
 
 use rocket::http::{ContentType, Status};
