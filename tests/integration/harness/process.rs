@@ -12,6 +12,15 @@ pub struct PluginProcess {
     pub client: Client,
     child: Child,
     config: PathBuf,
+    /// Where a logged process writes stderr (a file: a pipe nobody reads would fill).
+    log: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stderr {
+    Null,
+    File,
+    Pipe,
 }
 
 impl std::ops::Deref for PluginProcess {
@@ -34,19 +43,29 @@ impl PluginProcess {
         redis_url: Option<&str>,
         env: &[(&str, &str)],
     ) -> PluginProcess {
-        Self::spawn(options, redis_url, env, false).await
+        Self::spawn(options, redis_url, env, Stderr::Null).await
     }
 
-    /// As `start`, logging at the configured level (info) to a pipe that [`Self::logs`] reads.
+    /// As `start`, logging at the configured level (info) to a file that [`Self::logs`] reads.
     pub async fn start_logged(options: &Options) -> PluginProcess {
-        Self::spawn(options, None, &[], true).await
+        Self::start_logged_with_env(options, &[]).await
+    }
+
+    /// As `start_logged`, with extra environment variables for the process.
+    pub async fn start_logged_with_env(options: &Options, env: &[(&str, &str)]) -> PluginProcess {
+        Self::spawn(options, None, env, Stderr::File).await
+    }
+
+    /// As `start_with_env`, with stderr a pipe whose reading end the caller holds.
+    pub async fn start_piped(options: &Options, env: &[(&str, &str)]) -> PluginProcess {
+        Self::spawn(options, None, env, Stderr::Pipe).await
     }
 
     async fn spawn(
         options: &Options,
         redis_url: Option<&str>,
         env: &[(&str, &str)],
-        logged: bool,
+        stderr: Stderr,
     ) -> PluginProcess {
         let port = free_port();
         let config =
@@ -57,10 +76,17 @@ impl PluginProcess {
             .arg("--config")
             .arg(&config)
             .env_remove("RUST_LOG");
-        if logged {
-            cmd.stderr(Stdio::piped());
-        } else {
-            cmd.env("AUTH_EID_LOG__LEVEL", "warn").stderr(Stdio::null());
+        let log = (stderr == Stderr::File).then(|| config.with_extension("log"));
+        match (&log, stderr) {
+            (Some(path), _) => {
+                cmd.stderr(std::fs::File::create(path).expect("the log file opens"));
+            }
+            (None, Stderr::Pipe) => {
+                cmd.stderr(Stdio::piped());
+            }
+            (None, _) => {
+                cmd.env("AUTH_EID_LOG__LEVEL", "warn").stderr(Stdio::null());
+            }
         }
         let child = cmd
             .envs(env.iter().copied())
@@ -74,6 +100,7 @@ impl PluginProcess {
             },
             child,
             config,
+            log,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -91,11 +118,20 @@ impl PluginProcess {
     /// Stops the process and gives everything it logged (started with [`Self::start_logged`]).
     pub fn logs(&mut self) -> String {
         self.kill();
-        let mut logs = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            std::io::Read::read_to_string(&mut err, &mut logs).expect("the logs read");
-        }
-        logs
+        self.log.as_ref().map_or_else(String::new, |path| {
+            String::from_utf8_lossy(&std::fs::read(path).expect("the logs read")).into_owned()
+        })
+    }
+
+    /// What the running process has logged so far, in bytes.
+    pub fn log_size(&self) -> u64 {
+        let path = self.log.as_ref().expect("started logged");
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    /// The reading end of stderr (started with [`Self::start_piped`]).
+    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
     }
 
     /// SIGKILL: no shutdown code runs, leases stay where they are.
@@ -130,5 +166,8 @@ impl Drop for PluginProcess {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_file(&self.config);
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
     }
 }
