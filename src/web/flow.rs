@@ -43,6 +43,14 @@ impl<'r> rocket::response::Responder<'r, 'static> for Opened {
     }
 }
 
+/// A HEAD of any flow page answers 200 and does nothing. Link scanners and previewers send HEAD
+/// before the citizen opens the link; answered by the GET route (Rocket's default for HEAD),
+/// it would bind the flow to the scanner and lock the citizen out.
+#[rocket::head("/flow/<_page..>")]
+pub fn head(_page: std::path::PathBuf) -> (rocket::http::ContentType, &'static str) {
+    (rocket::http::ContentType::HTML, "")
+}
+
 /// `client_url`: binds the flow to this browser on first visit, then shows where it stands.
 #[rocket::get("/flow/<id>")]
 pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {

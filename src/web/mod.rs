@@ -40,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         api::session_update,
         api::live,
         api::ready,
+        flow::head,
         flow::open,
         flow::choose,
         flow::cancel,

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::harness::process::PluginProcess;
-use crate::harness::Options;
+use crate::harness::{Options, TestApp};
 
 const BIG: usize = 1_000_000;
 
@@ -285,4 +285,25 @@ async fn a_closed_stderr_pipe_neither_fails_requests_nor_blocks_shutdown() {
     server.terminate();
     let status = server.wait_exit(Duration::from_secs(15)).await;
     assert!(status.is_some_and(|s| s.success()), "SIGTERM: {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_of_the_client_url_binds_nothing() {
+    let server = PluginProcess::start(&Options::default(), None).await;
+    let client_url = server.start_ok(&["email"], None).await;
+    let scanner = reqwest::Client::new();
+    for url in [client_url.clone(), format!("{client_url}/test")] {
+        let head = scanner.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{url}");
+        assert!(
+            head.headers().get("set-cookie").is_none(),
+            "a HEAD set a cookie"
+        );
+    }
+    let done = server.walk(&TestApp::browser(), &client_url).await;
+    assert_eq!(
+        done.status(),
+        303,
+        "the citizen's browser is refused after a HEAD"
+    );
 }
