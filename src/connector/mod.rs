@@ -50,6 +50,8 @@ pub enum SettingsError {
     NotLoopback(SocketAddr),
     #[error("--allow-origin {0:?}: give a web origin like https://id.example.org (no path)")]
     BadOrigin(String),
+    #[error("--allow-origin {0:?}: a remote origin must use https (plain http only for localhost, 127.0.0.1 or [::1])")]
+    PlainHttpRemote(String),
 }
 
 impl Settings {
@@ -65,12 +67,26 @@ impl Settings {
             if canonical.as_deref() != Some(o.as_str()) {
                 return Err(SettingsError::BadOrigin(o.clone()));
             }
+            // A page from a plain-http remote origin can be rewritten by anyone on its path, and
+            // would then drive the card with the citizen's PIN.
+            if o.starts_with("http://") && !is_loopback_origin(o) {
+                return Err(SettingsError::PlainHttpRemote(o.clone()));
+            }
         }
         Ok(Settings {
             listen,
             allowed_origins: origins.to_vec(),
         })
     }
+}
+
+fn is_loopback_origin(origin: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|u| match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    })
 }
 
 /// The connector's Rocket application over `access`.

@@ -127,6 +127,11 @@ pub fn parse_challenge(raw: &str) -> Result<String, ConnectorError> {
     Ok(raw.to_string())
 }
 
+/// How long a wrong PIN's answer waits, with the card kept busy. The card blocks its PIN after
+/// three wrong tries; this slows a hostile page or script that guesses across cards or origins,
+/// and no second attempt can start meanwhile.
+pub const WRONG_PIN_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub struct Connector {
     access: Arc<dyn CardAccess>,
     /// One card operation at a time; a second one gets `busy` at once. The guard goes into the
@@ -206,7 +211,7 @@ impl Connector {
         };
         let result = with_card_async(self.access.clone(), reader, move |t| {
             let _held = guard;
-            session::authenticate(
+            let outcome = session::authenticate(
                 t,
                 &AuthRequest {
                     origin: &origin,
@@ -214,7 +219,12 @@ impl Connector {
                     pin: &pin,
                     with_photo,
                 },
-            )
+            );
+            if matches!(outcome, Err(BeidError::WrongPin { .. })) {
+                // In the blocking card task, holding the card: never on the async runtime.
+                std::thread::sleep(WRONG_PIN_DELAY);
+            }
+            outcome
         })
         .await?;
         result.map_err(|e| {

@@ -86,9 +86,46 @@ fn settings_refuse_other_addresses_and_bad_origins() {
         "rp.example",
         "https://rp.example/path",
         "ftp://x",
+        "http://rp.example",
+        "http://192.0.2.7:8000",
+        "http://localhost.evil.example",
     ] {
         assert!(Settings::new(ok, &[bad.into()]).is_err(), "{bad}");
     }
+    for good in [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+    ] {
+        assert!(Settings::new(ok, &[good.into()]).is_ok(), "{good}");
+    }
+    let plain = Settings::new(ok, &["http://rp.example".into()]).unwrap_err();
+    assert!(plain.to_string().contains("must use https"), "{plain}");
+}
+
+#[rocket::async_test]
+async fn a_wrong_pin_is_answered_after_a_delay_and_a_right_one_at_once() {
+    let c = client().await;
+    let host = "127.0.0.1:24801";
+    let started = std::time::Instant::now();
+    let (status, err) = post(&c, host, json!({"challenge": challenge(), "pin": "9999"})).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (Status::Unauthorized, Some("wrong_pin"))
+    );
+    assert!(
+        started.elapsed() >= super::service::WRONG_PIN_DELAY,
+        "{:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let (status, _) = post(&c, host, json!({"challenge": challenge(), "pin": "1234"})).await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        started.elapsed() < super::service::WRONG_PIN_DELAY,
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// A card that takes its time, to hold the operation lock.
