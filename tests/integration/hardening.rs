@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::card_flow::{card_pki, card_toml};
 use crate::harness::process::PluginProcess;
 use crate::harness::{Options, TestApp};
 
@@ -20,7 +21,11 @@ fn post(base: &str, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::R
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_bodies_grow_the_log_by_little_and_no_capability_is_logged() {
-    let mut server = PluginProcess::start_logged(&Options::default()).await;
+    let options = Options {
+        extra_toml: card_toml(card_pki(), "http://127.0.0.1:24801", None),
+        ..Options::default()
+    };
+    let mut server = PluginProcess::start_logged(&options).await;
     let client_url = server.start_ok(&["email"], None).await;
     let id = client_url.rsplit('/').next().unwrap().to_string();
     let base = server.base.clone();
