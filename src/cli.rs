@@ -21,6 +21,11 @@ fn load(path: Option<PathBuf>) -> Result<Config, ExitCode> {
 }
 
 pub fn check_config(path: Option<PathBuf>) -> ExitCode {
+    for name in config::unrelated_env_vars() {
+        say(format_args!(
+            "auth-eid: warning: environment variable {name} names no setting: ignored"
+        ));
+    }
     match load(path) {
         Ok(cfg) => {
             println!("configuration is valid (mode = {:?})", cfg.mode);
@@ -40,6 +45,9 @@ pub fn serve(path: Option<PathBuf>) -> ExitCode {
 /// Runs the server (with the demo relying party if `demo`) until Ctrl-C or SIGTERM.
 pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
     let log = crate::telemetry::init(cfg.log_format, &cfg.log_level);
+    for name in config::unrelated_env_vars() {
+        tracing::warn!(variable = %name, "an AUTH_EID_ environment variable names no setting: ignored");
+    }
     let result = rocket::execute(async move {
         let server = cfg.server.clone();
         let app = if demo {

@@ -86,8 +86,11 @@ pub(super) fn figment_errors(err: figment::Error) -> ConfigErrors {
 }
 
 fn join_key(parent: &str, field: &str) -> String {
+    // Figment puts the field at the end of the path for some sources and not for others.
     if parent.is_empty() {
         field.to_string()
+    } else if parent.rsplit('.').next() == Some(field) {
+        parent.to_string()
     } else {
         format!("{parent}.{field}")
     }

@@ -152,6 +152,14 @@ pub(super) fn smart_id(
                 "the demo environment is refused in production mode",
             ));
         }
+        // Live means SK's production service: its demo host there would send citizens' codes to
+        // a test system and accept demo accounts.
+        if !demo && is_sk_demo_host(&raw.base_url) {
+            errors.push(ConfigError::key(
+                k("base_url"),
+                "is SK's demo service (sid.demo.sk.ee), refused with environment = \"live\"",
+            ));
+        }
         if production && raw.relying_party_uuid == SK_DEMO_RP_UUID {
             errors.push(ConfigError::key(
                 k("relying_party_uuid"),
@@ -201,6 +209,14 @@ pub(super) fn smart_id(
         max_sessions: raw.max_sessions,
         attributes,
     }
+}
+
+/// SK's demo RP API host (reference/smart-id.md), in any spelling the URL parser accepts.
+fn is_sk_demo_host(base_url: &str) -> bool {
+    url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()))
+        .is_some_and(|h| h == "sid.demo.sk.ee")
 }
 
 fn client_settings(

@@ -88,9 +88,41 @@ pub fn figment_for(path: &Path) -> Figment {
     with_env(Figment::from(Toml::file_exact(path)))
 }
 
+/// The top-level keys of the configuration: an `AUTH_EID_*` variable is a setting only when
+/// its name starts with one of them (`AUTH_EID_SERVER__PORT`).
+const SECTIONS: &[&str] = &[
+    "mode", "public_url", "internal_url", "server", "keys", "allow", "flow", "delivery", "means",
+    "log", "store", "trust",
+];
+
+fn is_setting(key: &str) -> bool {
+    let section = key.split('.').next().unwrap_or(key);
+    SECTIONS.iter().any(|s| s.eq_ignore_ascii_case(section))
+}
+
 /// Layers `AUTH_EID_*` variables over a figment (the file, or the demo's embedded text).
+/// Variables that name no section (`AUTH_EID_BIN`, set by some other tool) are left out: see
+/// [`unrelated_env_vars`]. A known section with a wrong key under it still fails.
 pub fn with_env(figment: Figment) -> Figment {
-    figment.merge(Env::prefixed("AUTH_EID_").split("__").ignore(&["config"]))
+    figment.merge(
+        Env::prefixed("AUTH_EID_")
+            .split("__")
+            .filter(|key| is_setting(key.as_str())),
+    )
+}
+
+/// `AUTH_EID_*` variables that are not settings (`AUTH_EID_CONFIG` names the file), for a
+/// warning: ignored, not fatal.
+pub fn unrelated_env_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            let upper = name.to_ascii_uppercase();
+            upper.strip_prefix("AUTH_EID_").is_some_and(|rest| {
+                !rest.is_empty() && rest != "CONFIG" && !is_setting(&rest.replace("__", "."))
+            })
+        })
+        .collect()
 }
 
 impl Config {

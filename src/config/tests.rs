@@ -166,3 +166,39 @@ fn environment_overrides_the_file() {
         Ok(())
     });
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+fn unrelated_environment_variables_are_ignored_and_typos_name_their_key_once() {
+    Jail::expect_with(|jail| {
+        jail.create_file("config.toml", &demo_text())?;
+        jail.set_env("AUTH_EID_BIN", "/usr/local/bin/auth-eid");
+        let config = Config::load(Path::new("config.toml")).map_err(|e| e.to_string())?;
+        assert_eq!(config.server.port, 8000);
+        assert_eq!(unrelated_env_vars(), ["AUTH_EID_BIN"]);
+        jail.set_env("AUTH_EID_SERVER__ADRESS", "0.0.0.0");
+        let shown = Config::load(Path::new("config.toml")).unwrap_err().to_string();
+        assert!(shown.contains("`server.adress`: is not a known setting"), "{shown}");
+        assert!(!shown.contains("adress.adress"), "{shown}");
+        Ok(())
+    });
+    let text = demo_text().replace("port = 8000", "port = 8000\nadress = \"x\"");
+    let shown = load(&text).unwrap_err().to_string();
+    assert!(shown.contains("`server.adress`: is not"), "{shown}");
+}
+
+#[test]
+fn live_smart_id_refuses_the_sk_demo_service() {
+    let with = |base_url: &str| {
+        let text = demo_text().replacen(
+            "[means.smart_id]\nenabled = false",
+            &format!("[means.smart_id]\nenabled = true\nenvironment = \"live\"\nbase_url = \"{base_url}\""),
+            1,
+        );
+        let errors = load(&text).unwrap_err();
+        keys_of(&errors).contains(&"means.smart_id.base_url")
+    };
+    assert!(with("https://sid.demo.sk.ee/smart-id-rp/v2/"));
+    assert!(with("https://SID.DEMO.SK.EE./smart-id-rp/v2/"));
+    assert!(!with("https://rp-api.smart-id.com/v2/"));
+}

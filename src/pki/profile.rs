@@ -93,13 +93,27 @@ fn is_ca(cert: &X509) -> bool {
         .is_some_and(|der| x509_parser::parse_x509_certificate(&der).is_ok_and(|(_, c)| c.is_ca()))
 }
 
-/// Subject CNs of well-known test hierarchies: refused in production even when the profile
-/// forgot `demo = true` (threat T29).
+/// Subjects of well-known test hierarchies, and of this project's own simulators (their
+/// organisation names, and the "(not for production)" mark in their CNs): refused in production
+/// even when the profile forgot `demo = true` (threat T29). The simulators make new keys at
+/// every run, so names are what stays the same, not fingerprints.
 fn looks_like_test_anchor(cert: &X509) -> bool {
-    cert.subject_name()
-        .entries_by_nid(Nid::COMMONNAME)
-        .filter_map(|e| e.data().to_string().ok())
-        .any(|cn| cn.starts_with("TEST of ") || cn.contains("eID TEST") || cn.contains("DEMO"))
+    let texts = |nid| {
+        cert.subject_name()
+            .entries_by_nid(nid)
+            .filter_map(|e| e.data().to_string().ok())
+            .collect::<Vec<_>>()
+    };
+    let test_cn = texts(Nid::COMMONNAME).iter().any(|cn| {
+        cn.starts_with("TEST of ")
+            || cn.contains("eID TEST")
+            || cn.contains("DEMO")
+            || cn.contains("(not for production)")
+    });
+    let our_org = texts(Nid::ORGANIZATIONNAME)
+        .iter()
+        .any(|o| o == crate::simulate::card::pki::TEST_ORG || o == crate::simulate::smart_id::pki::SIMULATOR_ORG);
+    test_cn || our_org
 }
 
 impl Profile {
@@ -328,5 +342,40 @@ impl Profile {
             timeout: Duration::from_secs(raw.timeout_seconds),
             skew: Duration::from_secs(raw.clock_skew_seconds),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    /// The card simulator's root as the only `beid_auth` anchor, without `demo = true`.
+    fn load_with_test_root(production: bool) -> Result<Profile, Vec<ConfigError>> {
+        let dir = tempfile::tempdir().unwrap();
+        crate::simulate::card::TestPki::load_or_create(dir.path()).unwrap();
+        let text = format!(
+            "anchors = [\"{}\"]\nrevocation = \"off\"",
+            dir.path().join("root.pem").display()
+        );
+        let raw: TrustProfileConfig = figment::Figment::from(Toml::string(&text))
+            .extract()
+            .unwrap();
+        Profile::load("beid_auth", &raw, dir.path(), production)
+    }
+
+    #[test]
+    fn production_refuses_the_projects_test_root_even_without_the_demo_flag() {
+        let Err(errors) = load_with_test_root(true) else {
+            panic!("the test root was accepted in production")
+        };
+        let anchor = errors
+            .iter()
+            .find(|e| e.key == "trust.beid_auth.anchors[0]")
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert!(anchor.problem.contains("test anchor"), "{anchor}");
+        let demo = load_with_test_root(false);
+        assert!(demo.is_ok(), "{:?}", demo.err());
     }
 }

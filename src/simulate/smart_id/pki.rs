@@ -214,10 +214,13 @@ fn ec_key(curve: Nid) -> Result<PKey<Private>, ErrorStack> {
     PKey::from_ec_key(EcKey::generate(&*EcGroup::from_curve_name(curve)?)?)
 }
 
+/// The organisation of every certificate the simulator makes (production refuses it as an anchor).
+pub const SIMULATOR_ORG: &str = "auth-eid simulator";
+
 fn cn(name: &str) -> Result<X509Name, ErrorStack> {
     let mut n = X509NameBuilder::new()?;
     n.append_entry_by_nid(Nid::COUNTRYNAME, "EE")?;
-    n.append_entry_by_nid(Nid::ORGANIZATIONNAME, "auth-eid simulator")?;
+    n.append_entry_by_nid(Nid::ORGANIZATIONNAME, SIMULATOR_ORG)?;
     n.append_entry_by_nid(Nid::COMMONNAME, name)?;
     Ok(n.build())
 }
