@@ -49,8 +49,11 @@ pub enum ContractError {
     MalformedAttribute,
     #[error("`attributes` names the same tag twice")]
     DuplicateAttribute,
+    /// Quotes the tag: it passed `AttributeTag`'s rules (at most 64 characters of letters,
+    /// digits and `_-.:`), so the echo is short and needs no escaping, and it tells the operator
+    /// which mapping is missing.
     #[error("no enabled means can provide every requested attribute (unknown: {0})")]
-    UnknownAttribute(String),
+    UnknownAttribute(AttributeTag),
     #[error("no single enabled means can provide all requested attributes together")]
     NoMeansForAll,
     #[error("`continuation` {0}")]

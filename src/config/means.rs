@@ -215,7 +215,10 @@ pub(super) fn smart_id(
 fn is_sk_demo_host(base_url: &str) -> bool {
     url::Url::parse(base_url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
         .is_some_and(|h| h == "sid.demo.sk.ee")
 }
 

@@ -91,8 +91,18 @@ pub fn figment_for(path: &Path) -> Figment {
 /// The top-level keys of the configuration: an `AUTH_EID_*` variable is a setting only when
 /// its name starts with one of them (`AUTH_EID_SERVER__PORT`).
 const SECTIONS: &[&str] = &[
-    "mode", "public_url", "internal_url", "server", "keys", "allow", "flow", "delivery", "means",
-    "log", "store", "trust",
+    "mode",
+    "public_url",
+    "internal_url",
+    "server",
+    "keys",
+    "allow",
+    "flow",
+    "delivery",
+    "means",
+    "log",
+    "store",
+    "trust",
 ];
 
 fn is_setting(key: &str) -> bool {

@@ -177,8 +177,13 @@ fn unrelated_environment_variables_are_ignored_and_typos_name_their_key_once() {
         assert_eq!(config.server.port, 8000);
         assert_eq!(unrelated_env_vars(), ["AUTH_EID_BIN"]);
         jail.set_env("AUTH_EID_SERVER__ADRESS", "0.0.0.0");
-        let shown = Config::load(Path::new("config.toml")).unwrap_err().to_string();
-        assert!(shown.contains("`server.adress`: is not a known setting"), "{shown}");
+        let shown = Config::load(Path::new("config.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.contains("`server.adress`: is not a known setting"),
+            "{shown}"
+        );
         assert!(!shown.contains("adress.adress"), "{shown}");
         Ok(())
     });

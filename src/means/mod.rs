@@ -139,7 +139,7 @@ impl MeansCatalog {
             .iter()
             .find(|t| !self.offers.iter().any(|o| o.mapping.0.contains_key(*t)))
         {
-            return Err(ContractError::UnknownAttribute(unknown.to_string()));
+            return Err(ContractError::UnknownAttribute(unknown.clone()));
         }
         if self.able(tags).is_empty() {
             return Err(ContractError::NoMeansForAll);

@@ -110,9 +110,10 @@ fn looks_like_test_anchor(cert: &X509) -> bool {
             || cn.contains("DEMO")
             || cn.contains("(not for production)")
     });
-    let our_org = texts(Nid::ORGANIZATIONNAME)
-        .iter()
-        .any(|o| o == crate::simulate::card::pki::TEST_ORG || o == crate::simulate::smart_id::pki::SIMULATOR_ORG);
+    let our_org = texts(Nid::ORGANIZATIONNAME).iter().any(|o| {
+        o == crate::simulate::card::pki::TEST_ORG
+            || o == crate::simulate::smart_id::pki::SIMULATOR_ORG
+    });
     test_cn || our_org
 }
 

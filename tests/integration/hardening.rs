@@ -312,3 +312,30 @@ async fn a_head_of_the_client_url_binds_nothing() {
         "the citizen's browser is refused after a HEAD"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_checked_tag_is_quoted_back() {
+    let app = TestApp::spawn(Options::default()).await;
+    let start = |tag: String| serde_json::json!({"attributes": [tag], "continuation": crate::harness::app::CONTINUATION});
+    for bad in [
+        "x".repeat(65),
+        "a\u{0}b\"<script>".to_string(),
+        "é".repeat(10),
+    ] {
+        let res = app.start(&start(bad.clone())).await;
+        assert_eq!(res.status(), 400);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_attributes");
+        assert!(
+            !body["message"].as_str().unwrap().contains(&bad[..5]),
+            "{body}"
+        );
+    }
+    let res = app.start(&start("no_such_tag".into())).await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_attributes");
+    assert!(
+        body["message"].as_str().unwrap().contains("no_such_tag"),
+        "{body}"
+    );
+}
