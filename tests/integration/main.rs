@@ -19,3 +19,4 @@ mod session_updates;
 mod smart_id;
 mod smart_id_flow;
 mod store_conformance;
+mod url_spellings;

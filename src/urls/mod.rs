@@ -2,9 +2,15 @@
 //!
 //! Only the canonical spelling of a URL is accepted: what the WHATWG parser would serialise it
 //! to. That refuses `HTTP://`, `0x7f.1`, `2130706433`, `/../` paths, percent-encoded hosts and
-//! every other spelling where two parsers could disagree about where a request goes.
+//! every other spelling where two parsers could disagree about where a request goes. The
+//! allow-lists compare paths in one normal form and refuse spellings that a server behind the
+//! URL could read as another path (`path.rs`).
+
+mod path;
 
 use url::Url;
+
+use path::NormalPath;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
@@ -20,6 +26,16 @@ pub enum UrlError {
     ControlCharacters,
     #[error("must be written in canonical form")]
     NotCanonical,
+    #[error("must not percent-encode `.`, `/`, `\\`, `;`, `%` or a control character in its path")]
+    EncodedPathByte,
+    #[error("must not have `;` path parameters")]
+    PathParameter,
+    #[error("must not have a `%` that is not two hex digits of UTF-8 in its path")]
+    BadEscape,
+    #[error("must not have a path segment of only dots and spaces")]
+    DotSegment,
+    #[error("must not have characters that look like `.`, `/`, `\\`, `;` or `%` in its path")]
+    Lookalike,
     #[error("must not already carry a `result` parameter")]
     HasResultParameter,
     #[error("is not on the allow-list")]
@@ -72,10 +88,14 @@ impl HttpUrl {
     }
 }
 
-/// One allow-list entry: scheme, host and port must be equal; the path must start with the
-/// entry's path at a segment boundary (`/ui` allows `/ui` and `/ui/x`, never `/uix`).
+/// One allow-list entry: scheme, host and port must be equal; the path, in normal form, must
+/// start with the entry's path at a segment boundary (`/ui` allows `/ui` and `/ui/x`, never
+/// `/uix`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlPrefix(Url);
+pub struct UrlPrefix {
+    url: Url,
+    path: NormalPath,
+}
 
 impl UrlPrefix {
     pub fn parse(raw: &str) -> Result<Self, UrlError> {
@@ -83,26 +103,16 @@ impl UrlPrefix {
         if url.query().is_some() {
             return Err(UrlError::NotCanonical);
         }
-        Ok(UrlPrefix(url))
+        let path = NormalPath::of(url.path())?;
+        Ok(UrlPrefix { url, path })
     }
 
-    pub fn matches(&self, candidate: &HttpUrl) -> bool {
-        let (p, c) = (&self.0, &candidate.0);
-        if p.scheme() != c.scheme()
-            || p.host_str() != c.host_str()
-            || p.port_or_known_default() != c.port_or_known_default()
-        {
-            return false;
-        }
-        let (pp, cp) = (p.path(), c.path());
-        if pp.ends_with('/') {
-            cp.starts_with(pp)
-        } else {
-            cp == pp
-                || cp
-                    .strip_prefix(pp)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        }
+    fn matches(&self, candidate: &HttpUrl, path: &NormalPath) -> bool {
+        let (p, c) = (&self.url, &candidate.0);
+        p.scheme() == c.scheme()
+            && p.host_str() == c.host_str()
+            && p.port_or_known_default() == c.port_or_known_default()
+            && path.is_under(&self.path)
     }
 }
 
@@ -121,12 +131,15 @@ impl AllowList {
         }
     }
 
+    /// The URL, if it is canonical, has an unambiguous path (even when the empty list allows
+    /// anything) and lies under an entry.
     pub fn check(&self, raw: &str) -> Result<HttpUrl, UrlError> {
         let url = HttpUrl::parse(raw)?;
+        let path = NormalPath::of(url.0.path())?;
         let allowed = if self.prefixes.is_empty() {
             self.empty_allows_all
         } else {
-            self.prefixes.iter().any(|p| p.matches(&url))
+            self.prefixes.iter().any(|p| p.matches(&url, &path))
         };
         if allowed {
             Ok(url)
@@ -201,6 +214,93 @@ mod tests {
             "not a url",
         ] {
             assert!(l.check(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    /// Spellings the WHATWG parser keeps as one segment but servers, proxies and frameworks
+    /// behind the allowed URL read as `..` (issue 18): each refused with a reason.
+    #[test]
+    fn refuses_dot_segments_in_disguise() {
+        use UrlError::*;
+        let l = list(&["http://host/demo/"]);
+        let cases: &[(&str, UrlError)] = &[
+            ("..;/x", PathParameter),
+            ("%2e%2e;/x", PathParameter),
+            (".;/x", PathParameter),
+            ("x;jsessionid=1/../y", NotCanonical),
+            ("x;a=b", PathParameter),
+            ("%2e%2e%2fx", EncodedPathByte),
+            ("%2E%2E%2Fx", EncodedPathByte),
+            ("..%2f..%2fx", EncodedPathByte),
+            ("..%2F..%2Fx", EncodedPathByte),
+            ("..%5c..%5cx", EncodedPathByte),
+            ("..%5C..%5Cx", EncodedPathByte),
+            ("%2e%2e%5cx", EncodedPathByte),
+            ("%2e%2e", NotCanonical),
+            (".%2e/x", NotCanonical),
+            ("%2e./x", NotCanonical),
+            (".%2E/x", NotCanonical),
+            (".%2e%2fx", EncodedPathByte),
+            ("%2e.%2fx", EncodedPathByte),
+            ("file%2etxt", EncodedPathByte),
+            ("%252e%252e%252fx", EncodedPathByte),
+            ("%25252e%25252e/x", EncodedPathByte),
+            ("%25/x", EncodedPathByte),
+            ("%3b/x", EncodedPathByte),
+            ("..%00/x", EncodedPathByte),
+            ("x%0d%0aSet-Cookie:%20a=b", EncodedPathByte),
+            ("%u002e%u002e/x", BadEscape),
+            ("%%32%65%%32%65/x", BadEscape),
+            ("%2/x", BadEscape),
+            ("x%", BadEscape),
+            ("%c0%ae%c0%ae/x", BadEscape),
+            ("%e0%80%ae%e0%80%ae/x", BadEscape),
+            ("%ff/x", BadEscape),
+            ("...", DotSegment),
+            (".../x", DotSegment),
+            ("..%20/x", DotSegment),
+            (".%20./x", DotSegment),
+            ("%20../x", DotSegment),
+            ("%ef%bc%8e%ef%bc%8e/x", Lookalike),
+            ("%E2%80%A5/x", Lookalike),
+            ("..%ef%bc%8fx", Lookalike),
+            ("..%ef%bc%bcx", Lookalike),
+            ("%e3%80%82%e3%80%82/x", Lookalike),
+            ("..\\x", NotCanonical),
+            ("..\\..\\x", NotCanonical),
+        ];
+        for (tail, expected) in cases {
+            let url = format!("http://host/demo/{tail}");
+            assert_eq!(l.check(&url).as_ref().err(), Some(expected), "{url}");
+        }
+        // Refused whatever the list: an empty demo list allows any URL, not any spelling.
+        let anything = AllowList::new(vec![], true);
+        assert_eq!(anything.check("http://host/demo/..;/x"), Err(PathParameter));
+        // The same matcher serves attr_url lists, with or without a trailing `/`.
+        let attr = list(&["http://127.0.0.1:9200/auth_result"]);
+        for bad in ["/auth_result/..;/admin", "/auth_result/%2e%2e%2fadmin"] {
+            assert!(attr.check(&format!("http://127.0.0.1:9200{bad}")).is_err());
+        }
+    }
+
+    #[test]
+    fn paths_compare_in_normal_form() {
+        let l = list(&["http://host/demo/", "http://host/caf%C3%A9"]);
+        for ok in [
+            "http://host/demo/x",
+            "http://host/d%65mo/x",
+            "http://host/demo/a%20b/c%7e",
+            "http://host/demo/..x/x..",
+            "http://host/demo/x.y.z/",
+            "http://host/caf%c3%a9/x",
+            "http://host/demo/x?q=..;/%2e%2e%2f",
+        ] {
+            assert!(l.check(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(l.check("http://host/dem%6f"), Err(UrlError::NotAllowed));
+        // An operator's entry is held to the same rules.
+        for bad in ["http://host/demo/..;/", "http://host/%2e%2e%2fx/"] {
+            assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
         }
     }
 
