@@ -126,18 +126,6 @@ fn bounded(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     short.into()
 }
 
-/// At most `max` bytes of an outside value for a log field, cut at a character boundary.
-pub fn clip(value: &str, max: usize) -> &str {
-    if value.len() <= max {
-        return value;
-    }
-    let mut cut = max;
-    while !value.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &value[..cut]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,8 +139,6 @@ mod tests {
         assert!(cut.len() <= MAX_LINE, "{}", cut.len());
         let text = std::str::from_utf8(&cut).expect("still UTF-8");
         assert!(text.ends_with("bytes cut]\n"), "{text}");
-        assert_eq!(clip("ééé", 3), "é");
-        assert_eq!(clip("abc", 10), "abc");
     }
 
     #[test]
