@@ -232,9 +232,14 @@ async fn over_the_connection_cap_clients_wait_instead_of_exhausting_descriptors(
     let port = port_of(&server);
     let _held: Vec<TcpStream> = (0..20).map(|_| connect(port)).collect();
     let started = Instant::now();
-    let live = reqwest::get(format!("{}/health/live", server.base))
-        .await
-        .unwrap();
+    // Bounded: a held connection that is never closed would leave this request waiting forever.
+    let live = tokio::time::timeout(
+        Duration::from_secs(20),
+        reqwest::get(format!("{}/health/live", server.base)),
+    )
+    .await
+    .expect("served once the idle connections were closed")
+    .unwrap();
     assert_eq!(live.status(), 200);
     let waited = started.elapsed();
     assert!(

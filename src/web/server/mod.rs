@@ -45,7 +45,7 @@ pub async fn serve(rocket: Rocket<Build>, settings: &ServerSettings) -> Result<(
 }
 
 /// Serves `listener` until `stop` resolves.
-pub async fn serve_on(
+async fn serve_on(
     listener: TcpListener,
     rocket: Rocket<Build>,
     settings: &ServerSettings,
