@@ -2,7 +2,7 @@
 # machines, so this file is kept simple and is not built in CI.
 #
 #   docker build -t auth-eid .
-#   docker run -p 8000:8000 -v /path/to/config.toml:/etc/auth-eid/config.toml:ro auth-eid
+#   docker run -p 8400:8400 -v /path/to/config.toml:/etc/auth-eid/config.toml:ro auth-eid
 #
 # The configuration is read from /etc/auth-eid/config.toml (AUTH_EID_CONFIG); inside the
 # container set [server] address = "0.0.0.0". Key files named in it must be mounted too.
@@ -24,7 +24,7 @@ RUN apt-get update \
 COPY --from=build /src/target/release/auth-eid /usr/local/bin/auth-eid
 USER 10001:10001
 ENV AUTH_EID_CONFIG=/etc/auth-eid/config.toml
-EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:8000/health/live || exit 1
+EXPOSE 8400
+HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:8400/health/live || exit 1
 ENTRYPOINT ["auth-eid"]
 CMD ["serve"]

@@ -29,6 +29,18 @@ pub fn check_config(path: Option<PathBuf>) -> ExitCode {
     match load(path) {
         Ok(cfg) => {
             println!("configuration is valid (mode = {:?})", cfg.mode);
+            let fingerprint = config::public_fingerprint(&cfg.signing.public_pem);
+            println!(
+                "signing key: read from [{}], {:?}; public key SHA-256 {} (give its public half to \
+                 each communication plugin as signature_pubkey)",
+                cfg.key_names.signing,
+                cfg.signing.alg,
+                fingerprint.as_deref().unwrap_or("?")
+            );
+            println!(
+                "encryption key: read from [{}], {:?} (the receiving plugin's public key)",
+                cfg.key_names.encryption, cfg.encryption.alg
+            );
             ExitCode::SUCCESS
         }
         Err(code) => code,
@@ -80,7 +92,7 @@ fn say(line: std::fmt::Arguments<'_>) {
 #[derive(clap::Args)]
 pub struct DemoArgs {
     /// Port on 127.0.0.1 for the plugin and the demo relying party.
-    #[arg(long, default_value_t = 8000)]
+    #[arg(long, default_value_t = 8400)]
     pub port: u16,
     /// Where the demo writes its keys and simulator state [default: a new temporary directory]
     #[arg(long)]

@@ -140,13 +140,15 @@ fn check_rsa_size(bits: u32, at: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// The signing key given under `name` (one of [`SIGNING_NAMES`]); errors name it.
 pub fn signing_key(
     raw: &RawKey,
+    name: &str,
     base_dir: &Path,
     production: bool,
 ) -> Result<SigningKey, ConfigError> {
-    let at = source_name(raw, "keys.signing");
-    let pem = read_pem(raw, "keys.signing", base_dir)?;
+    let at = source_name(raw, name);
+    let pem = read_pem(raw, name, base_dir)?;
     let key: PKey<Private> = PKey::private_key_from_pem(pem.as_bytes())
         .map_err(|_| ConfigError::key(&at, "not a PEM private key"))?;
     check_kind(key.id(), raw.kind, &at)?;
@@ -186,13 +188,15 @@ pub fn signing_key(
     })
 }
 
+/// The receiver key given under `name` (one of [`ENCRYPTION_NAMES`]); errors name it.
 pub fn encryption_key(
     raw: &RawKey,
+    name: &str,
     base_dir: &Path,
     production: bool,
 ) -> Result<EncryptionKey, ConfigError> {
-    let at = source_name(raw, "keys.encryption");
-    let pem = read_pem(raw, "keys.encryption", base_dir)?;
+    let at = source_name(raw, name);
+    let pem = read_pem(raw, name, base_dir)?;
     let key = PKey::public_key_from_pem(pem.as_bytes())
         .map_err(|_| ConfigError::key(&at, "not a PEM public key (SPKI, BEGIN PUBLIC KEY)"))?;
     check_kind(key.id(), raw.kind, &at)?;
@@ -223,4 +227,50 @@ pub fn encryption_key(
         alg,
         public_pem: pem,
     })
+}
+
+/// The names a key may be written under: ours first, then the reference components' names
+/// (`[signing_privkey]` in auth-test's and the core's configuration files), so a block pasted
+/// from there works unchanged.
+pub const SIGNING_NAMES: [&str; 3] = ["keys.signing", "keys.signing_privkey", "signing_privkey"];
+pub const ENCRYPTION_NAMES: [&str; 3] = [
+    "keys.encryption",
+    "keys.encryption_pubkey",
+    "encryption_pubkey",
+];
+
+/// The one key given among `candidates` (paired with `names`) and the name it was given
+/// under. None or two is an error naming them.
+pub fn pick<'a>(
+    names: [&'static str; 3],
+    candidates: [Option<&'a RawKey>; 3],
+) -> Result<(&'static str, &'a RawKey), ConfigError> {
+    let given: Vec<_> = names
+        .into_iter()
+        .zip(candidates)
+        .filter_map(|(n, k)| k.map(|k| (n, k)))
+        .collect();
+    match given.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(ConfigError::key(
+            names[0],
+            format!(
+                "is missing: give this key as [{}] (or under the reference name [{}])",
+                names[0], names[2]
+            ),
+        )),
+        [(first, _), (second, _), ..] => Err(ConfigError::key(
+            *second,
+            format!("gives the same key as {first}; keep one of the two"),
+        )),
+    }
+}
+
+/// SHA-256 of the public key's SPKI DER in lower-case hex, as
+/// `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints it: operators compare it
+/// with the key a communication plugin holds.
+pub fn public_fingerprint(public_pem: &str) -> Option<String> {
+    let key = PKey::public_key_from_pem(public_pem.as_bytes()).ok()?;
+    let digest = fingerprint(&key)?;
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
 }

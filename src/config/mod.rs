@@ -20,7 +20,10 @@ use figment::Figment;
 
 use errors::figment_errors;
 pub use errors::{ConfigError, ConfigErrors};
-pub use keys::{is_demo_key, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
+pub use keys::{
+    is_demo_key, public_fingerprint, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg,
+    SigningKey,
+};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
@@ -43,12 +46,22 @@ pub struct DeliverySettings {
     pub retry_for: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long a browser's redirect waits for the first POST to `attr_url`; zero: not at all
+    /// (the outbox worker sends it).
+    pub first_attempt_wait: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct TestMeansSettings {
     pub enabled: bool,
     pub attributes: BTreeMap<AttributeTag, String>,
+}
+
+/// Which accepted name each result-token key was read from, for `check-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyNames {
+    pub signing: &'static str,
+    pub encryption: &'static str,
 }
 
 /// The validated configuration.
@@ -60,6 +73,8 @@ pub struct Config {
     pub server: ServerSettings,
     pub signing: SigningKey,
     pub encryption: EncryptionKey,
+    /// The names the two keys were given under (ours or the reference components').
+    pub key_names: KeyNames,
     pub allow_continuation: AllowList,
     pub allow_attr_url: AllowList,
     pub flow: FlowSettings,
@@ -96,6 +111,9 @@ const SECTIONS: &[&str] = &[
     "internal_url",
     "server",
     "keys",
+    "signing_privkey",
+    "encryption_pubkey",
+    "signature_pubkey",
     "allow",
     "flow",
     "delivery",
@@ -214,16 +232,50 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         }
     };
 
-    let signing = keys::signing_key(&raw.keys.signing, base_dir, production)
+    if raw.signature_pubkey.is_some() || raw.keys.signature_pubkey.is_some() {
+        errors.push(ConfigError::key(
+            "signature_pubkey",
+            "is a communication plugin's setting (the key it checks our tokens with); give it \
+             the public half of keys.signing (signing_privkey) there and remove it here",
+        ));
+    }
+    let k = &raw.keys;
+    let signing_name = keys::pick(
+        keys::SIGNING_NAMES,
+        [
+            k.signing.as_ref(),
+            k.signing_privkey.as_ref(),
+            raw.signing_privkey.as_ref(),
+        ],
+    );
+    let encryption_name = keys::pick(
+        keys::ENCRYPTION_NAMES,
+        [
+            k.encryption.as_ref(),
+            k.encryption_pubkey.as_ref(),
+            raw.encryption_pubkey.as_ref(),
+        ],
+    );
+    let key_names = KeyNames {
+        signing: signing_name
+            .as_ref()
+            .map_or(keys::SIGNING_NAMES[0], |(n, _)| n),
+        encryption: encryption_name
+            .as_ref()
+            .map_or(keys::ENCRYPTION_NAMES[0], |(n, _)| n),
+    };
+    let signing = signing_name
+        .and_then(|(name, key)| keys::signing_key(key, name, base_dir, production))
         .map_err(|e| errors.push(e))
         .ok();
-    let encryption = keys::encryption_key(&raw.keys.encryption, base_dir, production)
+    let encryption = encryption_name
+        .and_then(|(name, key)| keys::encryption_key(key, name, base_dir, production))
         .map_err(|e| errors.push(e))
         .ok();
     if let (Some(s), Some(e)) = (&signing, &encryption) {
         if keys::same_public_key(&s.public_pem, &e.public_pem) {
             errors.push(ConfigError::key(
-                "keys.encryption",
+                key_names.encryption,
                 "is the plugin's own signing key; use separate keys for signing and encryption",
             ));
         }
@@ -289,6 +341,12 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     }
     // 0 would drop every result before its first POST; beyond the token's lifetime the worker
     // would keep sending tokens the receiver must refuse as expired.
+    if d.first_attempt_wait_ms > 10_000 {
+        errors.push(ConfigError::key(
+            "delivery.first_attempt_wait_ms",
+            "must be between 0 and 10000",
+        ));
+    }
     if d.retry_for_seconds == 0 || d.retry_for_seconds > crate::token::TOKEN_LIFETIME_SECS {
         errors.push(ConfigError::key(
             "delivery.retry_for_seconds",
@@ -344,6 +402,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         },
         signing,
         encryption,
+        key_names,
         allow_continuation: AllowList::new(cont, !production),
         allow_attr_url: AllowList::new(attr, !production),
         flow: FlowSettings {
@@ -358,6 +417,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             retry_for: Duration::from_secs(d.retry_for_seconds),
             initial_backoff: Duration::from_millis(d.initial_backoff_ms),
             max_backoff: Duration::from_secs(d.max_backoff_seconds),
+            first_attempt_wait: Duration::from_millis(d.first_attempt_wait_ms),
         },
         test_means: TestMeansSettings {
             enabled: raw.means.test.enabled,
@@ -397,10 +457,10 @@ pub(crate) mod test_support {
     }
 
     pub fn rsa_signing_key(pem: &str) -> SigningKey {
-        keys::signing_key(&rsa(pem), Path::new("."), false).unwrap()
+        keys::signing_key(&rsa(pem), "keys.signing", Path::new("."), false).unwrap()
     }
 
     pub fn rsa_encryption_key(pem: &str) -> EncryptionKey {
-        keys::encryption_key(&rsa(pem), Path::new("."), false).unwrap()
+        keys::encryption_key(&rsa(pem), "keys.encryption", Path::new("."), false).unwrap()
     }
 }

@@ -21,7 +21,15 @@ pub struct RawConfig {
     pub internal_url: String,
     #[serde(default)]
     pub server: RawServer,
+    #[serde(default)]
     pub keys: RawKeys,
+    /// The reference components' name for `keys.signing`, as a top-level table.
+    pub signing_privkey: Option<RawKey>,
+    /// The reference components' name for `keys.encryption`, as a top-level table.
+    pub encryption_pubkey: Option<RawKey>,
+    /// A communication plugin's setting (our public key); read only to explain that it is not
+    /// ours to set.
+    pub signature_pubkey: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub allow: RawAllow,
     #[serde(default)]
@@ -69,7 +77,7 @@ impl Default for RawServer {
     fn default() -> Self {
         RawServer {
             address: "127.0.0.1".into(),
-            port: 8000,
+            port: 8400,
             cookie_secret: None,
             shutdown_grace_seconds: 5,
             shutdown_mercy_seconds: 2,
@@ -82,11 +90,17 @@ impl Default for RawServer {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[keys]`; each key may also be written under the reference components' name
+/// (`keys.signing_privkey`, or a top-level `[signing_privkey]`): `config::key_source` picks
+/// the one given and refuses two.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawKeys {
-    pub signing: RawKey,
-    pub encryption: RawKey,
+    pub signing: Option<RawKey>,
+    pub encryption: Option<RawKey>,
+    pub signing_privkey: Option<RawKey>,
+    pub encryption_pubkey: Option<RawKey>,
+    pub signature_pubkey: Option<serde::de::IgnoredAny>,
 }
 
 /// The reference components' key format: `type` plus inline `key` or `key_file`.
@@ -143,6 +157,7 @@ pub struct RawDelivery {
     pub retry_for_seconds: u64,
     pub initial_backoff_ms: u64,
     pub max_backoff_seconds: u64,
+    pub first_attempt_wait_ms: u64,
 }
 
 impl Default for RawDelivery {
@@ -152,6 +167,7 @@ impl Default for RawDelivery {
             retry_for_seconds: 290,
             initial_backoff_ms: 500,
             max_backoff_seconds: 30,
+            first_attempt_wait_ms: 2000,
         }
     }
 }

@@ -218,7 +218,7 @@ mod tests {
         );
         let server = ServerSettings {
             address: [127, 0, 0, 1].into(),
-            port: 8000,
+            port: 8400,
             cookie_secret: Some(vec![0xAB; 64]),
             shutdown_grace: Duration::from_secs(5),
             shutdown_mercy: Duration::from_secs(2),

@@ -68,7 +68,7 @@ fn bad_key_material_is_named_but_never_printed() {
 
     // a PEM block where a number belongs: figment's own message would quote it
     let text = demo_text().replace(
-        "port = 8000",
+        "port = 8400",
         &format!("port = \"\"\"{}\"\"\"", demo_keys::SIGNING_PRIVATE),
     );
     let shown = load(&text).unwrap_err().to_string();
@@ -132,13 +132,13 @@ fn typos_and_bad_values_name_their_keys() {
     let text = demo_text()
         .replace("ttl_seconds = 900", "ttl_seconds = 900\nttl_secnds = 1")
         .replace(
-            "continuation = [\"http://127.0.0.1:8000/demo/\"]",
+            "continuation = [\"http://127.0.0.1:8400/demo/\"]",
             "continuation = [\"javascript:x\"]",
         );
     let shown = load(&text).unwrap_err().to_string();
     assert!(shown.contains("flow.ttl_secnds"), "{shown}");
     let text = demo_text().replace(
-        "continuation = [\"http://127.0.0.1:8000/demo/\"]",
+        "continuation = [\"http://127.0.0.1:8400/demo/\"]",
         "continuation = [\"javascript:x\"]",
     );
     assert_eq!(
@@ -174,7 +174,7 @@ fn unrelated_environment_variables_are_ignored_and_typos_name_their_key_once() {
         jail.create_file("config.toml", &demo_text())?;
         jail.set_env("AUTH_EID_BIN", "/usr/local/bin/auth-eid");
         let config = Config::load(Path::new("config.toml")).map_err(|e| e.to_string())?;
-        assert_eq!(config.server.port, 8000);
+        assert_eq!(config.server.port, 8400);
         assert_eq!(unrelated_env_vars(), ["AUTH_EID_BIN"]);
         jail.set_env("AUTH_EID_SERVER__ADRESS", "0.0.0.0");
         let shown = Config::load(Path::new("config.toml"))
@@ -187,7 +187,7 @@ fn unrelated_environment_variables_are_ignored_and_typos_name_their_key_once() {
         assert!(!shown.contains("adress.adress"), "{shown}");
         Ok(())
     });
-    let text = demo_text().replace("port = 8000", "port = 8000\nadress = \"x\"");
+    let text = demo_text().replace("port = 8400", "port = 8400\nadress = \"x\"");
     let shown = load(&text).unwrap_err().to_string();
     assert!(shown.contains("`server.adress`: is not"), "{shown}");
 }
@@ -206,4 +206,75 @@ fn live_smart_id_refuses_the_sk_demo_service() {
     assert!(with("https://sid.demo.sk.ee/smart-id-rp/v2/"));
     assert!(with("https://SID.DEMO.SK.EE./smart-id-rp/v2/"));
     assert!(!with("https://rp-api.smart-id.com/v2/"));
+}
+
+#[test]
+fn reference_key_names_are_read_and_reported() {
+    // A block pasted from an auth-test or core configuration: top-level reference tables.
+    let top = demo_text()
+        .replace("[keys.signing]", "[signing_privkey]")
+        .replace("[keys.encryption]", "[encryption_pubkey]");
+    let config = load(&top).unwrap();
+    assert_eq!(config.key_names.signing, "signing_privkey");
+    assert_eq!(config.key_names.encryption, "encryption_pubkey");
+    assert_eq!(config.signing.alg, SigningAlg::Rs256);
+    // The same names under [keys].
+    let nested = demo_text()
+        .replace("[keys.signing]", "[keys.signing_privkey]")
+        .replace("[keys.encryption]", "[keys.encryption_pubkey]");
+    let config = load(&nested).unwrap();
+    assert_eq!(config.key_names.signing, "keys.signing_privkey");
+    assert_eq!(config.key_names.encryption, "keys.encryption_pubkey");
+    // Ours, as shipped.
+    let config = load(&demo_text()).unwrap();
+    assert_eq!(
+        (config.key_names.signing, config.key_names.encryption),
+        ("keys.signing", "keys.encryption")
+    );
+}
+
+#[test]
+fn a_key_given_twice_or_not_at_all_is_named() {
+    let signing_block = |name: &str| {
+        format!(
+            "\n[{name}]\ntype = \"RSA\"\nkey = \"\"\"{}\"\"\"\n",
+            demo_keys::SIGNING_PRIVATE
+        )
+    };
+    let twice = format!("{}{}", demo_text(), signing_block("signing_privkey"));
+    let errors = load(&twice).unwrap_err();
+    assert_eq!(keys_of(&errors), ["signing_privkey"], "{errors}");
+    assert!(errors.to_string().contains("same key as keys.signing"));
+
+    let none = without_block(&demo_text(), "[keys.encryption]");
+    let errors = load(&none).unwrap_err();
+    assert_eq!(keys_of(&errors), ["keys.encryption"], "{errors}");
+    assert!(errors.to_string().contains("[encryption_pubkey]"));
+
+    let theirs = format!("{}{}", demo_text(), signing_block("signature_pubkey"));
+    let errors = load(&theirs).unwrap_err();
+    assert_eq!(keys_of(&errors), ["signature_pubkey"], "{errors}");
+    assert!(errors.to_string().contains("communication plugin"));
+}
+
+/// `text` without the table `header` and its lines up to the next blank line.
+fn without_block(text: &str, header: &str) -> String {
+    let (before, rest) = text.split_once(header).unwrap();
+    let after = rest.split_once("\n\n").map_or("", |(_, a)| a);
+    format!("{before}{after}")
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+fn reference_key_names_work_from_the_environment() {
+    Jail::expect_with(|jail| {
+        let text = without_block(&demo_text(), "[keys.signing]");
+        jail.set_env("AUTH_EID_SIGNING_PRIVKEY__TYPE", "RSA");
+        jail.set_env("AUTH_EID_SIGNING_PRIVKEY__KEY", demo_keys::SIGNING_PRIVATE);
+        let figment = with_env(Figment::from(Toml::string(&text)));
+        let config = Config::from_figment(figment, Path::new(".")).map_err(|e| e.to_string())?;
+        assert_eq!(config.key_names.signing, "signing_privkey");
+        assert_eq!(config.signing.alg, SigningAlg::Rs256);
+        Ok(())
+    });
 }
