@@ -15,12 +15,12 @@ use auth_eid::store::memory::MemoryStore;
 use auth_eid::token::{Outcome, TokenIssuer};
 mod common;
 
+use auth_eid::delivery::Courier;
 use criterion::{criterion_group, criterion_main, Criterion};
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use tokio::runtime::Runtime;
-use tokio::sync::Notify;
 
 fn config() -> Config {
     common::config(0, "")
@@ -28,7 +28,12 @@ fn config() -> Config {
 
 fn service(config: &Config) -> FlowService {
     let store = Arc::new(MemoryStore::new(config.flow.max_live_flows));
-    FlowService::new(config, store, Arc::new(Notify::new())).unwrap()
+    FlowService::new(
+        config,
+        store.clone(),
+        Courier::new(store, config.delivery.clone()).unwrap(),
+    )
+    .unwrap()
 }
 
 fn raw_rsa_sign(key: &PKey<openssl::pkey::Private>) -> Vec<u8> {

@@ -26,9 +26,9 @@ mod redis_server;
 
 use redis_server::{free_port, RedisServer};
 
+use auth_eid::delivery::Courier;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
-use tokio::sync::Notify;
 
 /// Requests in flight in the throughput runs.
 const IN_FLIGHT: usize = 32;
@@ -42,7 +42,14 @@ async fn service(config: &Config) -> Arc<FlowService> {
     let store: Arc<dyn FlowStore> = store::open(&config.store, config.flow.max_live_flows)
         .await
         .expect("the store opens");
-    Arc::new(FlowService::new(config, store, Arc::new(Notify::new())).unwrap())
+    Arc::new(
+        FlowService::new(
+            config,
+            store.clone(),
+            Courier::new(store, config.delivery.clone()).unwrap(),
+        )
+        .unwrap(),
+    )
 }
 
 #[derive(Clone, Copy)]

@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex};
 use rocket::config::{Ident, LogLevel, SecretKey};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, StoreKind};
-use crate::delivery::DeliveryWorker;
+use crate::delivery::{Courier, DeliveryWorker};
 use crate::flow::FlowService;
 use crate::store::{self, FlowStore, StoreError};
 use crate::token::TokenError;
@@ -120,9 +119,9 @@ pub fn build_with_store(
     if config.test_means.enabled {
         tracing::warn!("the test means is enabled: anyone can complete a flow with fixed attributes (demo only)");
     }
-    let wake = Arc::new(Notify::new());
-    let flows = Arc::new(FlowService::new(&config, store.clone(), wake.clone())?);
-    let worker = DeliveryWorker::new(store, config.delivery.clone(), wake)?;
+    let courier = Courier::new(store.clone(), config.delivery.clone())?;
+    let flows = Arc::new(FlowService::new(&config, store, courier.clone())?);
+    let worker = DeliveryWorker::new(courier);
     let pages = Pages::new(config.public_url.as_url().path())?;
     let web = WebSettings {
         secure: config.public_url.as_url().scheme() == "https",

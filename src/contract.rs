@@ -136,6 +136,54 @@ pub fn parse_start(
     })
 }
 
+/// What the operator's log says of a refused start, beside the error's code and message:
+/// which field, and for a URL only its origin plus a hint (never path or query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRefusal {
+    pub field: &'static str,
+    pub origin: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// Explains `error`, which [`parse_start`] (or the caller's means check) gave for `body`.
+pub fn explain_refusal(
+    body: &[u8],
+    error: &ContractError,
+    continuations: &AllowList,
+    attr_urls: &AllowList,
+) -> StartRefusal {
+    use ContractError::*;
+    let (field, list, key, url_error) = match error {
+        Continuation(e) => ("continuation", continuations, "allow.continuation", e),
+        AttrUrl(e) => ("attr_url", attr_urls, "allow.attr_url", e),
+        MalformedJson | WrongShape | DuplicateField(_) => {
+            return StartRefusal {
+                field: "body",
+                origin: None,
+                hint: None,
+            }
+        }
+        _ => {
+            return StartRefusal {
+                field: "attributes",
+                origin: None,
+                hint: None,
+            }
+        }
+    };
+    // Parsed once more, only on this error path: the URL passed the JSON checks.
+    let raw = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get(field)?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let d = list.explain(&raw, url_error, key);
+    StartRefusal {
+        field,
+        origin: Some(d.origin),
+        hint: d.hint,
+    }
+}
+
 /// `POST <session_url>?type=...`
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionActivity {

@@ -1,6 +1,11 @@
-//! Server-side delivery to `attr_url`: a worker drains the outbox, POSTing each token
-//! (`Content-Type: application/jwt`, the same bytes every time) until a 2xx, retrying with
-//! exponential backoff and full jitter until the entry's give-up time.
+//! Server-side delivery to `attr_url`: the first POST is made while the browser's redirect
+//! waits (`courier`); a worker drains the outbox, POSTing each token (`Content-Type:
+//! application/jwt`, the same bytes every time) until a 2xx, retrying with exponential backoff
+//! and full jitter until the entry's give-up time.
+
+mod courier;
+
+pub use courier::Courier;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,11 +13,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use crate::config::DeliverySettings;
-use crate::store::{now_millis, FlowStore, Millis, OutboxEntry};
+use crate::store::{now_millis, OutboxEntry};
+use courier::short;
 
 /// Entries one pass claims at most; the rest wait for the next pass.
 const BATCH: usize = 64;
@@ -20,37 +24,12 @@ const BATCH: usize = 64;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 pub struct DeliveryWorker {
-    store: Arc<dyn FlowStore>,
-    client: reqwest::Client,
-    settings: DeliverySettings,
-    wake: Arc<Notify>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Attempt {
-    Delivered,
-    Retry,
+    courier: Arc<Courier>,
 }
 
 impl DeliveryWorker {
-    pub fn new(
-        store: Arc<dyn FlowStore>,
-        settings: DeliverySettings,
-        wake: Arc<Notify>,
-    ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            // attr_url is allow-listed; a redirect could lead anywhere, so none is followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(settings.timeout)
-            .timeout(settings.timeout)
-            .build()?;
-        Ok(DeliveryWorker {
-            store,
-            client,
-            settings,
-            wake,
-        })
+    pub fn new(courier: Arc<Courier>) -> Self {
+        DeliveryWorker { courier }
     }
 
     /// Runs until `shutdown` resolves, then stops claiming. Posts already under way get
@@ -58,6 +37,12 @@ impl DeliveryWorker {
     /// due now) so another instance sends them at once instead of after the lease. If the
     /// process dies instead, they are claimed again when their lease ends.
     pub async fn run(self, shutdown: impl Future<Output = ()>, grace: Duration) {
+        // When shutdown was asked: first attempts get the same grace as the worker's posts.
+        let asked = std::sync::OnceLock::new();
+        let shutdown = async {
+            shutdown.await;
+            let _ = asked.set(tokio::time::Instant::now());
+        };
         tokio::pin!(shutdown);
         loop {
             let (claimed, stopped) = self.pass_until(shutdown.as_mut(), grace).await;
@@ -71,15 +56,20 @@ impl DeliveryWorker {
             };
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.wake.notified() => {}
+                _ = self.courier.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
             }
         }
+        let since = asked
+            .get()
+            .copied()
+            .unwrap_or_else(tokio::time::Instant::now);
+        self.courier.hand_back_first_attempts(since + grace).await;
         tracing::info!("delivery worker stopped");
     }
 
     async fn time_to_next(&self) -> Duration {
-        match self.store.next_delivery_due().await {
+        match self.courier.store.next_delivery_due().await {
             Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_millis())).min(IDLE_POLL),
             _ => IDLE_POLL,
         }
@@ -98,9 +88,12 @@ impl DeliveryWorker {
         mut stop: Pin<&mut F>,
         grace: Duration,
     ) -> (usize, bool) {
-        let lease = self.settings.timeout + Duration::from_secs(5);
         let now = now_millis();
-        let entries = match self.store.claim_deliveries(now, lease, BATCH).await {
+        let claim = self
+            .courier
+            .store
+            .claim_deliveries(now, self.courier.lease(), BATCH);
+        let entries = match claim.await {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox unavailable");
@@ -115,14 +108,14 @@ impl DeliveryWorker {
             // A store may hand out an entry whose token has expired (the memory store drops
             // them only when it sweeps): sending it would only be refused.
             if entry.give_up_at <= now {
-                tracing::warn!(delivery = %short(&entry.id), attempts = entry.attempts, "result not delivered before the token expired; giving up");
+                self.courier.log_give_up(&entry);
                 self.forget(&entry.id).await;
                 continue;
             }
             open.insert(entry.id.clone(), entry.clone());
-            let client = self.client.clone();
+            let courier = self.courier.clone();
             tasks.spawn(async move {
-                let result = post(&client, &entry).await;
+                let result = courier.post(&entry).await;
                 (entry, result)
             });
         }
@@ -137,7 +130,7 @@ impl DeliveryWorker {
                     None => break,
                     Some(Ok((entry, result))) => {
                         open.remove(&entry.id);
-                        self.settle(entry, result).await;
+                        self.courier.settle(entry, result).await;
                     }
                     // A post panicked: its entry stays leased and is retried after the lease.
                     Some(Err(_)) => {}
@@ -158,101 +151,28 @@ impl DeliveryWorker {
         (claimed, stopped)
     }
 
-    /// Releases the lease of entries this worker will not finish: due now, attempts unchanged.
-    /// An aborted post may still have reached the receiver; resending the same bytes is the
-    /// at-least-once contract, and receivers drop duplicates by `jti`.
+    /// Releases the lease of entries this worker will not finish. An aborted post may still
+    /// have reached the receiver; resending the same bytes is the at-least-once contract, and
+    /// receivers drop duplicates by `jti`.
     async fn hand_back(&self, entries: impl Iterator<Item = OutboxEntry>) {
-        let now = now_millis();
-        for mut entry in entries {
-            entry.due_at = now;
-            match self.store.reschedule_delivery(&entry).await {
-                Ok(()) => {
-                    tracing::info!(delivery = %short(&entry.id), "delivery handed back at shutdown")
-                }
-                Err(e) => {
-                    tracing::warn!(delivery = %short(&entry.id), error = %e, "could not hand back a delivery; it is retried after its lease")
-                }
-            }
+        for entry in entries {
+            self.courier.hand_back(entry).await;
         }
     }
 
     async fn forget(&self, id: &str) {
-        if let Err(e) = self.store.remove_delivery(id).await {
+        if let Err(e) = self.courier.store.remove_delivery(id).await {
             tracing::warn!(delivery = %short(id), error = %e, "outbox update failed");
         }
     }
-
-    async fn settle(&self, mut entry: OutboxEntry, result: Attempt) {
-        let now = now_millis();
-        let outcome = if result == Attempt::Delivered {
-            tracing::info!(delivery = %short(&entry.id), attempts = entry.attempts + 1, "result delivered");
-            self.store.remove_delivery(&entry.id).await
-        } else {
-            entry.attempts += 1;
-            entry.due_at = now + backoff_ms(&self.settings, entry.attempts);
-            if entry.due_at >= entry.give_up_at {
-                tracing::warn!(delivery = %short(&entry.id), attempts = entry.attempts, "result not delivered before the token expired; giving up");
-                self.store.remove_delivery(&entry.id).await
-            } else {
-                self.store.reschedule_delivery(&entry).await
-            }
-        };
-        if let Err(e) = outcome {
-            // The lease runs out and another pass retries: at-least-once, never lost.
-            tracing::warn!(delivery = %short(&entry.id), error = %e, "outbox update failed");
-        }
-    }
-}
-
-async fn post(client: &reqwest::Client, entry: &OutboxEntry) -> Attempt {
-    let response = client
-        .post(&entry.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/jwt")
-        .body(entry.body.clone())
-        .send()
-        .await;
-    match response {
-        Ok(r) if r.status().is_success() => Attempt::Delivered,
-        Ok(r) => {
-            tracing::info!(delivery = %short(&entry.id), status = r.status().as_u16(), "attr_url refused the result; will retry");
-            Attempt::Retry
-        }
-        Err(e) => {
-            let kind = if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "connect"
-            } else {
-                "other"
-            };
-            tracing::info!(delivery = %short(&entry.id), kind, "attr_url unreachable; will retry");
-            Attempt::Retry
-        }
-    }
-}
-
-/// Full jitter: a random delay in [0, min(max, initial * 2^(attempts-1))], at least 50 ms.
-fn backoff_ms(settings: &DeliverySettings, attempts: u32) -> Millis {
-    let initial = settings.initial_backoff.as_millis() as u64;
-    let cap = settings.max_backoff.as_millis() as u64;
-    let ceiling = initial
-        .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
-        .min(cap);
-    let mut r = [0u8; 8];
-    let random = openssl::rand::rand_bytes(&mut r)
-        .map(|_| u64::from_le_bytes(r))
-        .unwrap_or(ceiling);
-    (random % (ceiling + 1)).max(50)
-}
-
-/// Flow ids are capabilities; logs carry a prefix.
-fn short(id: &str) -> &str {
-    id.get(..4).unwrap_or(id)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::courier::{backoff_ms, give_up_limit};
     use super::*;
+    use crate::config::DeliverySettings;
+    use crate::store::{FlowStore, Millis};
 
     #[test]
     fn backoff_grows_and_is_capped() {
@@ -261,12 +181,24 @@ mod tests {
             retry_for: Duration::from_secs(60),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
+            first_attempt_wait: Duration::ZERO,
         };
         for attempts in 1..40 {
             let b = backoff_ms(&s, attempts);
             let ceiling = (100u64 << (attempts - 1).min(20)).min(2000);
             assert!((50..=ceiling.max(50)).contains(&b), "{attempts}: {b}");
         }
+    }
+
+    #[test]
+    fn the_give_up_message_names_the_limit_that_ran_out() {
+        let window = give_up_limit(Duration::from_secs(290));
+        assert_eq!(
+            window,
+            "the retry window (delivery.retry_for_seconds = 290)"
+        );
+        let lifetime = give_up_limit(Duration::from_secs(300));
+        assert_eq!(lifetime, "the token lifetime (300 s)");
     }
 
     use crate::ids::FlowId;
@@ -278,6 +210,7 @@ mod tests {
             retry_for: Duration::from_secs(60),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(1),
+            first_attempt_wait: Duration::ZERO,
         }
     }
 
@@ -306,12 +239,8 @@ mod tests {
         let url = format!("http://{}/r", listener.local_addr().unwrap());
         // The memory store still hands it out: it sweeps at most once a second.
         let store = outbox_with(&url, now_millis().saturating_sub(1)).await;
-        let worker = DeliveryWorker::new(
-            store.clone(),
-            settings(Duration::from_secs(1)),
-            Arc::default(),
-        )
-        .unwrap();
+        let courier = Courier::new(store.clone(), settings(Duration::from_secs(1))).unwrap();
+        let worker = DeliveryWorker::new(courier);
         assert_eq!(worker.pass().await, 1);
         assert!(listener.accept().is_err(), "nothing was sent");
         assert_eq!(
@@ -333,12 +262,8 @@ mod tests {
             }
         });
         let store = outbox_with(&url, now_millis() + 60_000).await;
-        let worker = DeliveryWorker::new(
-            store.clone(),
-            settings(Duration::from_secs(30)),
-            Arc::default(),
-        )
-        .unwrap();
+        let courier = Courier::new(store.clone(), settings(Duration::from_secs(30))).unwrap();
+        let worker = DeliveryWorker::new(courier);
         let began = std::time::Instant::now();
         let shutdown = tokio::time::sleep(Duration::from_millis(300));
         worker.run(shutdown, Duration::from_millis(200)).await;

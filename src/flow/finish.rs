@@ -114,10 +114,13 @@ impl FlowService {
             // Another request finished (or changed) the flow first; its result stands.
             return Err(FlowError::Finished);
         }
-        if deliver.is_some() {
-            self.outbox_wake.notify_one();
+        let by_attr_url = deliver.is_some();
+        tracing::info!(flow = ?id, success, by_attr_url, "flow finished");
+        if let Some(entry) = deliver {
+            // Stored first (above), sent now: whoever looks the result up when the browser
+            // lands finds it there, unless the receiver is slow or down.
+            self.courier.deliver_now(entry).await;
         }
-        tracing::info!(flow = ?id, success, by_attr_url = deliver.is_some(), "flow finished");
         Ok(location)
     }
 
@@ -184,7 +187,7 @@ impl FlowService {
             url: url.to_string(),
             body: token.into_string(),
             attempts: 0,
-            due_at: now,
+            due_at: self.courier.first_due(now),
             give_up_at: now + self.delivery.retry_for.as_millis() as u64,
         }
     }

@@ -10,7 +10,6 @@ mod smart_id;
 use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
-use tokio::sync::Notify;
 
 pub use finish::MeansOutcome;
 pub use record::{Binding, FlowRecord, FlowState};
@@ -19,6 +18,7 @@ pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView
 use crate::attributes::AttributeTag;
 use crate::config::{Config, DeliverySettings, FlowSettings};
 use crate::contract::{self, ContractError};
+use crate::delivery::Courier;
 use crate::ids::{random_token, FlowId};
 use crate::means::{MeansCatalog, MeansId};
 use crate::store::{now_millis, FlowStore, StoreError, Versioned};
@@ -87,14 +87,14 @@ pub struct FlowService {
     internal_url: HttpUrl,
     continuations: AllowList,
     attr_urls: AllowList,
-    outbox_wake: Arc<Notify>,
+    courier: Arc<Courier>,
 }
 
 impl FlowService {
     pub fn new(
         config: &Config,
         store: Arc<dyn FlowStore>,
-        outbox_wake: Arc<Notify>,
+        courier: Arc<Courier>,
     ) -> Result<Self, TokenError> {
         Ok(FlowService {
             store,
@@ -106,7 +106,7 @@ impl FlowService {
             internal_url: config.internal_url.clone(),
             continuations: config.allow_continuation.clone(),
             attr_urls: config.allow_attr_url.clone(),
-            outbox_wake,
+            courier,
         })
     }
 
@@ -120,8 +120,9 @@ impl FlowService {
 
     /// `POST /start_authentication`: checks the body and creates a flow; gives `client_url`.
     pub async fn start(&self, body: &[u8]) -> Result<String, FlowError> {
-        let req = contract::parse_start(body, &self.continuations, &self.attr_urls)?;
-        self.catalog.check(&req.attributes)?;
+        let checked = contract::parse_start(body, &self.continuations, &self.attr_urls)
+            .and_then(|req| self.catalog.check(&req.attributes).map(|()| req));
+        let req = checked.inspect_err(|e| self.log_refusal(body, e))?;
         let id = FlowId::new();
         let expires_at = now_millis() + self.settings.ttl.as_millis() as u64;
         let record = FlowRecord {
@@ -281,6 +282,20 @@ impl FlowService {
         Err(FlowError::WrongState)
     }
 
+    /// The core answers its own 500 for any 4xx of ours and drops our body: this line is
+    /// where an operator finds out why (code, field, the URL's origin, a hint).
+    fn log_refusal(&self, body: &[u8], error: &contract::ContractError) {
+        let r = contract::explain_refusal(body, error, &self.continuations, &self.attr_urls);
+        tracing::warn!(
+            code = error.code(),
+            field = r.field,
+            origin = r.origin.as_deref(),
+            hint = r.hint.as_deref(),
+            reason = %error,
+            "start_authentication refused"
+        );
+    }
+
     /// The state of a live flow, for a means' background work (no browser).
     pub async fn state_of(&self, id: &FlowId) -> Result<FlowState, FlowError> {
         Ok(self.load(id).await?.1.state)
@@ -303,7 +318,11 @@ impl FlowService {
         let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
         check_cookie(id, binding, cookie)?;
         match (&record.state, &record.attr_url) {
-            (FlowState::Delivered { .. }, Some(_)) => Ok(record.continuation),
+            (FlowState::Delivered { .. }, Some(_)) => {
+                // The result first, then the browser, as for a flow finished by the browser.
+                self.courier.first_attempt_settled(&id.to_string()).await;
+                Ok(record.continuation)
+            }
             (FlowState::Delivered { .. }, None) => Err(FlowError::Finished),
             _ => Err(FlowError::WrongState),
         }

@@ -6,10 +6,12 @@
 //! allow-lists compare paths in one normal form and refuse spellings that a server behind the
 //! URL could read as another path (`path.rs`).
 
+mod explain;
 mod path;
 
 use url::Url;
 
+pub use explain::{loggable_origin, UrlDiagnosis};
 use path::NormalPath;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -84,6 +84,23 @@ pub async fn start_authentication(
     flows: &State<Arc<FlowService>>,
     span: RequestSpan,
 ) -> Result<Json<StartAuthResponse>, ApiError> {
+    let bytes = start_body(content_type, body).await.inspect_err(|e| {
+        // The body's contents are refused unseen; the flow service logs the other refusals.
+        tracing::warn!(
+            code = e.code,
+            status = e.status.code,
+            "start_authentication refused"
+        );
+    })?;
+    let client_url = flows.start(&bytes).instrument(span.0).await?;
+    Ok(Json(StartAuthResponse { client_url }))
+}
+
+/// The JSON body of a start request, at most [`START_BODY_LIMIT`] bytes.
+async fn start_body(
+    content_type: Option<&ContentType>,
+    body: Data<'_>,
+) -> Result<Vec<u8>, ApiError> {
     if !content_type.is_some_and(|c| c.is_json()) {
         return Err(ApiError::new(
             Status::UnsupportedMediaType,
@@ -109,8 +126,7 @@ pub async fn start_authentication(
             format!("the body may be at most {START_BODY_LIMIT} bytes"),
         ));
     }
-    let client_url = flows.start(&bytes).instrument(span.0).await?;
-    Ok(Json(StartAuthResponse { client_url }))
+    Ok(bytes.into_inner())
 }
 
 /// `type` of a session update; absent or repeated values are simply "none".

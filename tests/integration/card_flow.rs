@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_eid::config::Config;
+use auth_eid::delivery::Courier;
 use auth_eid::flow::{BrowserProof, FlowService, FlowState};
 use auth_eid::ids::FlowId;
 use auth_eid::means::card::session::{authenticate, AuthRequest};
@@ -18,7 +19,6 @@ use figment::Figment;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 use crate::harness::app::{config_text, location, result_of, CONTINUATION};
 use crate::harness::{Options, TestApp};
@@ -254,7 +254,14 @@ async fn overlapping_progress_updates_both_count() {
     let text = config_text(1, &Options::default(), None);
     let config = Config::from_figment(Figment::from(Toml::string(&text)), Path::new(".")).unwrap();
     let store = Arc::new(MemoryStore::new(1000));
-    let flows = Arc::new(FlowService::new(&config, store, Arc::new(Notify::new())).unwrap());
+    let flows = Arc::new(
+        FlowService::new(
+            &config,
+            store.clone(),
+            Courier::new(store, config.delivery.clone()).unwrap(),
+        )
+        .unwrap(),
+    );
     let body = json!({"attributes": ["email"], "continuation": CONTINUATION}).to_string();
     let url = flows.start(body.as_bytes()).await.unwrap();
     let id = FlowId::parse(url.rsplit('/').next().unwrap()).unwrap();

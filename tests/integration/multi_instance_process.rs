@@ -69,6 +69,8 @@ async fn receiver_down_30s_and_an_instance_killed_with_claimed_entries_lose_noth
     // even on a slow machine.
     let slow_posts = || Options {
         delivery_timeout_seconds: 5,
+        // First attempts hang too; the browser waits 300 ms for each, then A holds them.
+        first_attempt_wait_ms: 300,
         ..options(&redis, port)
     };
     let mut a = PluginProcess::start(&slow_posts(), Some(&redis.url())).await;

@@ -209,6 +209,33 @@ async fn ok_by_attr_url_reaches_the_receiver_after_the_browser_left() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_browser_that_stays_lands_after_the_background_result_arrived() {
+    let sim = simulator(200).await;
+    let port = free_port();
+    // Answers each POST after 800 ms: the status says "done" well before that.
+    let receiver = Receiver::start_slow(port, 0, Duration::from_millis(800)).await;
+    let app = app_with(&sim, Some(port), 10).await;
+    let url = format!("http://127.0.0.1:{port}/auth_result/stay");
+    let client_url = app.start_ok(TAGS, Some(&url)).await;
+    let b = TestApp::browser();
+    let csrf = choose(&b, &client_url).await;
+    start(&b, &client_url, &csrf, "EE", OK).await;
+    assert!(settle(&b, &client_url).await.contains("\"done\""));
+    let done = finish(&b, &client_url, &csrf).await;
+    assert_eq!(done.status(), 303);
+    assert!(
+        !location(&done).contains("result="),
+        "the token went server-side"
+    );
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the result is there when the user lands"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refusals_end_failed_and_unusable_documents_fail_at_once() {
     let sim = simulator(100).await;
     let app = app_with(&sim, None, 10).await;

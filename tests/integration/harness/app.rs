@@ -41,6 +41,12 @@ pub struct Options {
     pub delivery_timeout_seconds: u64,
     /// Listen here (when something must know the app's origin before it starts).
     pub port: Option<u16>,
+    /// `[delivery] first_attempt_wait_ms`.
+    pub first_attempt_wait_ms: u64,
+    /// `[delivery] retry_for_seconds`.
+    pub retry_for_seconds: u64,
+    /// More `[allow] continuation` entries, after [`CONTINUATION`].
+    pub continuation_allow: Vec<String>,
 }
 
 impl Default for Options {
@@ -56,6 +62,9 @@ impl Default for Options {
             grace_seconds: 2,
             delivery_timeout_seconds: 2,
             port: None,
+            first_attempt_wait_ms: 2000,
+            retry_for_seconds: 60,
+            continuation_allow: vec![],
         }
     }
 }
@@ -94,6 +103,9 @@ impl Drop for TestApp {
 pub fn config_text(port: u16, o: &Options, redis_url: Option<&str>) -> String {
     let k = o.keys;
     let attr_allow = serde_json::to_string(&o.attr_url_allow).unwrap();
+    let mut continuations = vec![CONTINUATION.to_string()];
+    continuations.extend(o.continuation_allow.iter().cloned());
+    let continuation_allow = serde_json::to_string(&continuations).unwrap();
     let store = match (o.store, redis_url) {
         (StoreKind::Redis, Some(url)) => format!(
             "kind = \"redis\"\nurl = \"{url}\"\npool_size = 2\ntimeout_ms = {}",
@@ -122,16 +134,17 @@ key = """{sp}"""
 type = "{kind}"
 key = """{rp}"""
 [allow]
-continuation = ["{CONTINUATION}"]
+continuation = {continuation_allow}
 attr_url = {attr_allow}
 [flow]
 ttl_seconds = {ttl}
 session_updates = {su}
 [delivery]
 timeout_seconds = {delivery_timeout}
-retry_for_seconds = 60
+retry_for_seconds = {retry_for}
 initial_backoff_ms = 100
 max_backoff_seconds = 1
+first_attempt_wait_ms = {first_wait}
 [means.test]
 enabled = true
 [means.test.attributes]
@@ -147,6 +160,8 @@ evil = "<script>alert(1)</script>\"'&"
         su = o.session_updates,
         grace = o.grace_seconds,
         delivery_timeout = o.delivery_timeout_seconds,
+        retry_for = o.retry_for_seconds,
+        first_wait = o.first_attempt_wait_ms,
         extra = o.extra_toml,
     )
 }

@@ -123,6 +123,12 @@ impl PluginProcess {
         })
     }
 
+    /// What the running process has logged so far (started with [`Self::start_logged`]).
+    pub fn logs_so_far(&self) -> String {
+        let path = self.log.as_ref().expect("started logged");
+        String::from_utf8_lossy(&std::fs::read(path).expect("the logs read")).into_owned()
+    }
+
     /// What the running process has logged so far, in bytes.
     pub fn log_size(&self) -> u64 {
         let path = self.log.as_ref().expect("started logged");

@@ -19,6 +19,8 @@ pub struct Received {
 struct Log {
     received: Mutex<Vec<Received>>,
     fail_first: AtomicUsize,
+    /// How long each POST takes to answer; it is recorded when answered.
+    delay: Duration,
 }
 
 pub struct Receiver {
@@ -34,13 +36,14 @@ impl Drop for Receiver {
 }
 
 #[rocket::post("/auth_result/<slot>", data = "<body>")]
-fn receive(
+async fn receive(
     slot: &str,
     content_type: Option<&ContentType>,
     body: String,
     log: &State<Arc<Log>>,
 ) -> Status {
     let ct = content_type.map(|c| c.to_string());
+    tokio::time::sleep(log.delay).await;
     log.received.lock().unwrap().push(Received {
         slot: slot.to_string(),
         content_type: ct,
@@ -60,8 +63,14 @@ fn receive(
 impl Receiver {
     /// Starts on `port`, answering 500 to the first `fail_first` POSTs.
     pub async fn start(port: u16, fail_first: usize) -> Receiver {
+        Self::start_slow(port, fail_first, Duration::ZERO).await
+    }
+
+    /// As `start`, answering each POST (and recording it) only after `delay`.
+    pub async fn start_slow(port: u16, fail_first: usize, delay: Duration) -> Receiver {
         let log = Arc::new(Log {
             fail_first: AtomicUsize::new(fail_first),
+            delay,
             ..Log::default()
         });
         let config = rocket::Config {
