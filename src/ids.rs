@@ -26,7 +26,7 @@ fn is_token_of(raw: &str, bytes: usize) -> bool {
 macro_rules! random_id {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 

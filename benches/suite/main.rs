@@ -8,6 +8,7 @@
 mod card;
 mod floor;
 mod flows;
+mod full_store;
 mod http;
 mod idle;
 mod issuance;
@@ -60,6 +61,7 @@ fn main() {
         }
     };
     step("start", &mut || start_auth::rows(&opts, dir.path()));
+    step("full-store", &mut || full_store::rows(&opts, dir.path()));
     step("issuance", &mut || issuance::rows(&opts, dir.path()));
     step("card", &mut || card::rows(&opts));
     step("smart-id", &mut || smart_id::rows(&opts, dir.path()));

@@ -65,11 +65,11 @@ async fn receiver_down_30s_and_an_instance_killed_with_claimed_entries_lose_noth
     let hole = Blackhole::start(port).await;
     let down_since = Instant::now();
 
-    // POSTs hang for 5 s (lease 10 s): A still holds every entry after walking ten flows,
-    // even on a slow machine.
+    // POSTs hang for 10 s (lease 15 s): A still holds every entry after walking ten flows,
+    // even on a slow machine. First attempts hang too: each browser waits 300 ms, then A's
+    // first attempts hold the entries until A is killed; B sends them after the lease.
     let slow_posts = || Options {
-        delivery_timeout_seconds: 5,
-        // First attempts hang too; the browser waits 300 ms for each, then A holds them.
+        delivery_timeout_seconds: 10,
         first_attempt_wait_ms: 300,
         ..options(&redis, port)
     };

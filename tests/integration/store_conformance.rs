@@ -322,7 +322,7 @@ async fn outbox_drops_entries_past_give_up(store: Store) {
     enqueue(&store, &entry("expiring", 0, t + 800)).await;
     enqueue(&store, &entry("lasting", t + 60_000, u64::MAX)).await;
     assert_eq!(store.next_delivery_due().await.unwrap(), Some(0));
-    // The memory store drops such entries on its sweep (at most once a second, on a write).
+    // Dropped at the latest when the outbox is next asked for work.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     new_flow(&store, "a write").await;
     let now = now_millis();

@@ -1,66 +1,93 @@
-//! The in-memory store: one instance, bounded, expired entries swept as it goes.
-//! A restart loses pending flows (their pages then say "expired").
+//! The in-memory store: one instance, bounded. A restart loses pending flows (their pages then
+//! say "expired").
+//!
+//! Flows live in shards, each under its own lock, so one flow's step never waits for another's
+//! beyond its shard. Expired entries leave through expiry-ordered queues (`expiring.rs`): a
+//! sweep costs what expired, not what is stored, so a full store refuses a start as fast as it
+//! accepts one. Single-use values, sessions and the outbox have a lock each.
 
+mod expiring;
+
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::{now_millis, FlowStore, Millis, OutboxEntry, StoreError, Versioned};
 use crate::ids::{FlowId, SessionId};
+use expiring::Expiring;
 
-/// How often at most a write sweeps expired entries.
-const SWEEP_EVERY_MS: Millis = 1_000;
+/// Enough that two cores rarely meet on one lock; each shard is a small map.
+const SHARDS: usize = 32;
 
-#[derive(Default)]
-struct State {
-    flows: HashMap<FlowId, (Versioned, Millis)>,
-    single_use: HashMap<String, (String, Millis)>,
-    sessions: HashMap<SessionId, (Millis, Millis)>,
-    /// entry and the end of its current lease (0: not leased)
-    outbox: HashMap<String, (OutboxEntry, Millis)>,
-    last_sweep: Millis,
-}
-
-impl State {
-    fn sweep(&mut self, now: Millis) {
-        self.flows.retain(|_, (_, exp)| *exp > now);
-        self.single_use.retain(|_, (_, exp)| *exp > now);
-        self.sessions.retain(|_, (idle, _)| *idle > now);
-        self.outbox.retain(|_, (e, _)| e.give_up_at > now);
-        self.last_sweep = now;
-    }
-
-    fn maybe_sweep(&mut self, now: Millis) {
-        if now.saturating_sub(self.last_sweep) >= SWEEP_EVERY_MS {
-            self.sweep(now);
-        }
-    }
-}
+/// A session: (idle deadline, absolute end). The map's deadline is the idle one.
+type Sessions = Expiring<SessionId, Millis>;
 
 pub struct MemoryStore {
-    state: Mutex<State>,
+    shards: Vec<Mutex<Expiring<FlowId, Versioned>>>,
+    /// Flows held in all shards, expired ones included until swept.
+    held: AtomicUsize,
+    /// When a full store last swept every shard: at most once a millisecond, so a flood of
+    /// refused starts costs a counter read each.
+    swept_all_at: AtomicU64,
+    hasher: RandomState,
+    single_use: Mutex<Expiring<String, String>>,
+    sessions: Mutex<Sessions>,
+    /// entry and the end of its current lease (0: not leased)
+    outbox: Mutex<HashMap<String, (OutboxEntry, Millis)>>,
     max_flows: usize,
+}
+
+/// A panic while holding a lock cannot leave a half-written entry (every change is one map
+/// operation), so the data is still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl MemoryStore {
     pub fn new(max_flows: usize) -> Self {
         MemoryStore {
-            state: Mutex::new(State::default()),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            held: AtomicUsize::new(0),
+            swept_all_at: AtomicU64::new(0),
+            hasher: RandomState::new(),
+            single_use: Mutex::default(),
+            sessions: Mutex::default(),
+            outbox: Mutex::default(),
             max_flows,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave a half-written entry (every change is one
-        // map operation), so the data is still consistent.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn shard(&self, id: &FlowId) -> MutexGuard<'_, Expiring<FlowId, Versioned>> {
+        let at = self.hasher.hash_one(id) as usize % SHARDS;
+        lock(&self.shards[at])
     }
 
-    /// Number of flows held, expired ones included until the next sweep (for tests and stats).
+    /// Sweeps one shard; keeps the count of held flows.
+    fn sweep_shard(&self, shard: &mut Expiring<FlowId, Versioned>, now: Millis) {
+        let removed = shard.sweep(now);
+        if removed > 0 {
+            self.held.fetch_sub(removed, Ordering::Relaxed);
+        }
+    }
+
+    /// Sweeps every shard: only when the cap is reached, and then it costs what expired.
+    fn sweep_all(&self, now: Millis) {
+        if self.swept_all_at.swap(now, Ordering::Relaxed) == now {
+            return;
+        }
+        for shard in &self.shards {
+            self.sweep_shard(&mut lock(shard), now);
+        }
+    }
+
+    /// Number of flows held, expired ones included until they are swept (for tests and stats).
     pub fn flow_count(&self) -> usize {
-        self.lock().flows.len()
+        self.held.load(Ordering::Relaxed)
     }
 }
 
@@ -73,34 +100,35 @@ impl FlowStore for MemoryStore {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         let now = now_millis();
-        let mut s = self.lock();
-        s.maybe_sweep(now);
-        if s.flows.len() >= self.max_flows {
-            s.sweep(now);
-            if s.flows.len() >= self.max_flows {
-                return Err(StoreError::Full);
-            }
+        if self.held.load(Ordering::Relaxed) >= self.max_flows {
+            self.sweep_all(now);
         }
-        s.flows.insert(
-            id.clone(),
-            (
-                Versioned {
-                    version: 1,
-                    data: data.to_string(),
-                },
-                expires_at,
-            ),
-        );
+        // Reserve a place first, so concurrent starts cannot overshoot the cap.
+        let reserved = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < self.max_flows).then_some(n + 1)
+            });
+        if reserved.is_err() {
+            return Err(StoreError::Full);
+        }
+        let mut shard = self.shard(id);
+        self.sweep_shard(&mut shard, now);
+        let flow = Versioned {
+            version: 1,
+            data: data.to_string(),
+        };
+        if shard.get_mut(id).is_some() {
+            // 128 random bits never collide; were they to, the place is not counted twice.
+            self.held.fetch_sub(1, Ordering::Relaxed);
+        }
+        shard.insert(id.clone(), flow, expires_at);
         Ok(())
     }
 
     async fn load_flow(&self, id: &FlowId) -> Result<Option<Versioned>, StoreError> {
         let now = now_millis();
-        let s = self.lock();
-        Ok(s.flows
-            .get(id)
-            .filter(|(_, exp)| *exp > now)
-            .map(|(v, _)| v.clone()))
+        Ok(self.shard(id).get(id, now).map(|(v, _)| v.clone()))
     }
 
     async fn update_flow(
@@ -111,16 +139,18 @@ impl FlowStore for MemoryStore {
         deliver: Option<&OutboxEntry>,
     ) -> Result<bool, StoreError> {
         let now = now_millis();
-        let mut s = self.lock();
-        match s.flows.get_mut(id) {
+        let mut shard = self.shard(id);
+        match shard.get_mut(id) {
             Some((v, exp)) if *exp > now && v.version == expected => {
                 v.version += 1;
                 v.data = data.to_string();
             }
             _ => return Ok(false),
         }
+        // Still under the shard's lock (order: shard, then outbox): whoever sees the new
+        // version finds the entry too.
         if let Some(entry) = deliver {
-            s.outbox.insert(entry.id.clone(), (entry.clone(), 0));
+            lock(&self.outbox).insert(entry.id.clone(), (entry.clone(), 0));
         }
         Ok(true)
     }
@@ -131,19 +161,16 @@ impl FlowStore for MemoryStore {
         value: &str,
         expires_at: Millis,
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        s.maybe_sweep(now_millis());
-        s.single_use
-            .insert(key.to_string(), (value.to_string(), expires_at));
+        let mut values = lock(&self.single_use);
+        values.sweep(now_millis());
+        values.insert(key.to_string(), value.to_string(), expires_at);
         Ok(())
     }
 
     async fn take_single_use(&self, key: &str) -> Result<Option<String>, StoreError> {
         let now = now_millis();
-        Ok(self
-            .lock()
-            .single_use
-            .remove(key)
+        Ok(lock(&self.single_use)
+            .remove(&key.to_string())
             .filter(|(_, exp)| *exp > now)
             .map(|(v, _)| v))
     }
@@ -154,10 +181,9 @@ impl FlowStore for MemoryStore {
         idle_until: Millis,
         absolute_until: Millis,
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        s.maybe_sweep(now_millis());
-        s.sessions
-            .insert(id.clone(), (idle_until.min(absolute_until), absolute_until));
+        let mut sessions = lock(&self.sessions);
+        sessions.sweep(now_millis());
+        sessions.insert(id.clone(), absolute_until, idle_until.min(absolute_until));
         Ok(())
     }
 
@@ -167,9 +193,9 @@ impl FlowStore for MemoryStore {
         now: Millis,
         idle: Duration,
     ) -> Result<bool, StoreError> {
-        let mut s = self.lock();
-        match s.sessions.get_mut(id) {
-            Some((idle_until, absolute)) if *idle_until > now => {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(id) {
+            Some((absolute, idle_until)) if *idle_until > now => {
                 *idle_until = (now + idle.as_millis() as u64).min(*absolute);
                 Ok(true)
             }
@@ -178,7 +204,7 @@ impl FlowStore for MemoryStore {
     }
 
     async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-        Ok(self.lock().sessions.remove(id).is_some())
+        Ok(lock(&self.sessions).remove(id).is_some())
     }
 
     async fn claim_deliveries(
@@ -187,10 +213,11 @@ impl FlowStore for MemoryStore {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut s = self.lock();
+        let mut outbox = lock(&self.outbox);
+        // A token past its give-up time would only be refused: such entries go, unsent.
+        outbox.retain(|_, (e, _)| e.give_up_at > now);
         let lease_end = now + lease.as_millis() as u64;
-        let claimed = s
-            .outbox
+        let claimed = outbox
             .values_mut()
             .filter(|(e, leased)| e.due_at <= now && *leased <= now)
             .take(limit)
@@ -203,22 +230,19 @@ impl FlowStore for MemoryStore {
     }
 
     async fn reschedule_delivery(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        if let Some(slot) = s.outbox.get_mut(&entry.id) {
+        if let Some(slot) = lock(&self.outbox).get_mut(&entry.id) {
             *slot = (entry.clone(), 0);
         }
         Ok(())
     }
 
     async fn remove_delivery(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().outbox.remove(id);
+        lock(&self.outbox).remove(id);
         Ok(())
     }
 
     async fn next_delivery_due(&self) -> Result<Option<Millis>, StoreError> {
-        Ok(self
-            .lock()
-            .outbox
+        Ok(lock(&self.outbox)
             .values()
             .map(|(e, leased)| e.due_at.max(*leased))
             .min())
