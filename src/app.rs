@@ -1,6 +1,5 @@
 //! Builds the Rocket application from a validated configuration.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rocket::config::{Ident, LogLevel, SecretKey};
@@ -13,7 +12,7 @@ use crate::delivery::{Courier, DeliveryWorker};
 use crate::flow::FlowService;
 use crate::store::{self, FlowStore, StoreError};
 use crate::token::TokenError;
-use crate::web::{self, browser::WebSettings, headers, pages::Pages};
+use crate::web::{self, browser::WebSettings, headers, pages::Pages, Lifecycle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -83,23 +82,6 @@ async fn open_store(config: &Config) -> Result<Arc<dyn FlowStore>, AppError> {
             Ok(Arc::new(store))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Whether the server is shutting down: `/health/ready` then answers 503, so a load
-/// balancer stops sending new work while in-flight requests finish.
-#[derive(Debug, Default)]
-pub struct Lifecycle {
-    draining: AtomicBool,
-}
-
-impl Lifecycle {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-
-    fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
     }
 }
 

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::attributes::AttributeTag;
 use crate::urls::{AllowList, HttpUrl, UrlError};
 
+/// Lifetime of a result token (`exp` = `iat` + this), as in the reference library.
+pub const TOKEN_LIFETIME_SECS: u64 = 300;
+
 /// Most tags one flow may ask for; real purposes ask for a handful.
 pub const MAX_ATTRIBUTES: usize = 64;
 

@@ -10,6 +10,7 @@ pub mod contract;
 pub mod delivery;
 pub mod demo;
 pub mod demo_keys;
+pub mod der;
 pub mod flow;
 pub mod ids;
 pub mod means;

@@ -1,6 +1,5 @@
 //! Result-token keys from configuration: read once, checked once, never printed.
 
-use std::fmt;
 use std::path::Path;
 
 use openssl::hash::MessageDigest;
@@ -9,52 +8,7 @@ use openssl::pkey::{Id, PKey, Private, Public};
 
 use super::raw::{KeyKind, RawKey};
 use super::ConfigError;
-
-/// PEM text of a key. `Debug` prints nothing of it.
-#[derive(Clone)]
-pub struct SecretPem(String);
-
-impl SecretPem {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretPem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretPem(..)")
-    }
-}
-
-/// The JWS algorithm follows from the signing key's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningAlg {
-    Rs256,
-    Es256,
-}
-
-/// The JWE key management algorithm follows from the receiver key's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncryptionAlg {
-    RsaOaep,
-    EcdhEs,
-}
-
-#[derive(Debug, Clone)]
-pub struct SigningKey {
-    pub alg: SigningAlg,
-    /// PKCS#8 or traditional private key PEM.
-    pub private_pem: SecretPem,
-    /// SPKI PEM of the public half (published so receivers can verify).
-    pub public_pem: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct EncryptionKey {
-    pub alg: EncryptionAlg,
-    /// SPKI PEM of the receiver's public key.
-    pub public_pem: String,
-}
+use crate::token::{EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 
 /// SHA-256 of the SPKI DER of the demo keys shipped in `demo-keys/`.
 fn demo_fingerprints() -> Vec<Vec<u8>> {
@@ -183,7 +137,7 @@ pub fn signing_key(
         String::from_utf8(public.public_key_to_pem().unwrap_or_default()).unwrap_or_default();
     Ok(SigningKey {
         alg,
-        private_pem: SecretPem(pem),
+        private_pem: SecretPem::new(pem),
         public_pem,
     })
 }

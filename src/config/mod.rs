@@ -1,6 +1,7 @@
 //! Configuration: defaults < `config.toml` < `AUTH_EID_*` environment (`__` for nesting),
 //! validated once at start-up into [`Config`]. Errors name the key and never print values.
 
+mod catalog;
 mod errors;
 mod keys;
 mod means;
@@ -18,12 +19,10 @@ use base64::Engine;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 
+pub use crate::token::{EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 use errors::figment_errors;
 pub use errors::{ConfigError, ConfigErrors};
-pub use keys::{
-    is_demo_key, public_fingerprint, EncryptionAlg, EncryptionKey, SecretPem, SigningAlg,
-    SigningKey,
-};
+pub use keys::{is_demo_key, public_fingerprint};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
@@ -347,12 +346,12 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             "must be between 0 and 10000",
         ));
     }
-    if d.retry_for_seconds == 0 || d.retry_for_seconds > crate::token::TOKEN_LIFETIME_SECS {
+    if d.retry_for_seconds == 0 || d.retry_for_seconds > crate::contract::TOKEN_LIFETIME_SECS {
         errors.push(ConfigError::key(
             "delivery.retry_for_seconds",
             format!(
                 "must be 1..={} (the result token's lifetime)",
-                crate::token::TOKEN_LIFETIME_SECS
+                crate::contract::TOKEN_LIFETIME_SECS
             ),
         ));
     }

@@ -10,8 +10,8 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::config::DeliverySettings;
+use crate::contract::TOKEN_LIFETIME_SECS;
 use crate::store::{now_millis, FlowStore, Millis, OutboxEntry};
-use crate::token::TOKEN_LIFETIME_SECS;
 use crate::urls::loggable_origin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -53,7 +53,8 @@ impl DemoRelyingParty {
             public_url: config.public_url.base().to_string(),
             internal_url: config.internal_url.base().to_string(),
             // Pre-checked: the tags every enabled means provides, so each means is offered.
-            tags: crate::means::MeansCatalog::from_config(config)
+            tags: config
+                .means_catalog()
                 .tags()
                 .into_iter()
                 .map(|(tag, by_all)| json!({"name": tag.to_string(), "checked": by_all}))

@@ -99,7 +99,7 @@ impl FlowService {
         Ok(FlowService {
             store,
             issuer: TokenIssuer::new(&config.signing, &config.encryption)?,
-            catalog: MeansCatalog::from_config(config),
+            catalog: config.means_catalog(),
             settings: config.flow.clone(),
             delivery: config.delivery.clone(),
             public_url: config.public_url.clone(),

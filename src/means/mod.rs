@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{AttributeMapping, AttributeTag, Identity};
-use crate::config::Config;
 use crate::contract::ContractError;
 
 /// Identity fields the card provides (a token without the `beid` data: the first four).
@@ -86,42 +85,25 @@ pub struct MeansCatalog {
 }
 
 impl MeansCatalog {
-    pub fn from_config(config: &Config) -> Self {
-        let mut catalog = MeansCatalog::default();
-        let test = &config.test_means;
-        if test.enabled {
-            let mapping: BTreeMap<AttributeTag, String> = test
-                .attributes
-                .keys()
-                .map(|t| (t.clone(), t.to_string()))
-                .collect();
-            catalog.test_identity = Identity {
-                fields: test
-                    .attributes
-                    .iter()
-                    .map(|(t, v)| (t.to_string(), v.clone()))
-                    .collect(),
-            };
-            catalog.offers.push(MeansOffer {
-                id: MeansId::Test,
-                mapping: AttributeMapping(mapping),
-            });
-        }
-        if config.card.enabled {
-            let mapping = AttributeMapping(config.card.attributes.clone());
-            catalog.offers.push(MeansOffer {
-                id: MeansId::Card,
-                mapping,
-            });
-        }
-        if config.smart_id.enabled {
-            let mapping = AttributeMapping(config.smart_id.attributes.clone());
-            catalog.offers.push(MeansOffer {
-                id: MeansId::SmartId,
-                mapping,
-            });
-        }
-        catalog
+    /// Adds the test means: it provides exactly the tags it has fixed values for.
+    pub fn with_test(mut self, values: &BTreeMap<AttributeTag, String>) -> Self {
+        let mapping = values.keys().map(|t| (t.clone(), t.to_string())).collect();
+        self.test_identity = Identity {
+            fields: values
+                .iter()
+                .map(|(t, v)| (t.to_string(), v.clone()))
+                .collect(),
+        };
+        self.with_mapped(MeansId::Test, mapping)
+    }
+
+    /// Adds a means whose identity fields answer tags as `mapping` says (tag -> field).
+    pub fn with_mapped(mut self, id: MeansId, mapping: BTreeMap<AttributeTag, String>) -> Self {
+        self.offers.push(MeansOffer {
+            id,
+            mapping: AttributeMapping(mapping),
+        });
+        self
     }
 
     /// The means that can provide every one of `tags`.

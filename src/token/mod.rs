@@ -9,11 +9,11 @@ use josekit::jws::{JwsHeader, JwsSigner, ES256, RS256};
 use josekit::jwt::JwtPayload;
 use serde_json::{json, Map, Value};
 
-use crate::config::{EncryptionAlg, EncryptionKey, SigningAlg, SigningKey};
-use crate::ids::random_token;
+mod keys;
 
-/// Lifetime of a result token, as in the reference library.
-pub const TOKEN_LIFETIME_SECS: u64 = 300;
+pub use crate::contract::TOKEN_LIFETIME_SECS;
+use crate::ids::random_token;
+pub use keys::{EncryptionAlg, EncryptionKey, SecretPem, SigningAlg, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {

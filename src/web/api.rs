@@ -10,12 +10,12 @@ use rocket::serde::json::{json, Json};
 use rocket::State;
 use tracing::Instrument;
 
-use crate::app::Lifecycle;
 use crate::contract::StartAuthResponse;
 use crate::flow::{FlowError, FlowService};
 use crate::store::StoreError;
 
 use super::headers::request_span;
+use super::Lifecycle;
 
 /// Largest start request accepted; anything longer is a 413.
 pub const START_BODY_LIMIT: usize = 64 * 1024;

@@ -42,14 +42,22 @@ pub struct Browser<'r> {
     pub jar: &'r CookieJar<'r>,
     /// The request's span: domain work is instrumented with it.
     pub span: tracing::Span,
+    /// The private flow cookie's value, read (decrypted and authenticated) once.
+    cookie: Option<String>,
 }
 
 impl Browser<'_> {
     /// The private flow cookie (encrypted and authenticated with the server's key).
-    pub fn cookie(&self) -> Option<String> {
-        self.jar
-            .get_private(self.web.cookie_name())
-            .map(|c| c.value().to_string())
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
+    /// What a state-changing step proves: this browser's flow cookie and the form's `csrf`.
+    pub fn proof<'a>(&'a self, csrf: Option<&'a str>) -> BrowserProof<'a> {
+        BrowserProof {
+            cookie: self.cookie(),
+            csrf,
+        }
     }
 
     /// Binds this browser: an HttpOnly, SameSite=Lax cookie scoped to the flow's own path.
@@ -92,13 +100,18 @@ impl<'r> FromRequest<'r> for Browser<'r> {
         };
         let lang = Lang::of(req);
         let span = super::headers::request_span(req);
+        let jar = req.cookies();
+        let cookie = jar
+            .get_private(web.cookie_name())
+            .map(|c| c.value().to_string());
         Outcome::Success(Browser {
             flows,
             pages,
             web,
             lang,
-            jar: req.cookies(),
+            jar,
             span,
+            cookie,
         })
     }
 }
@@ -157,16 +170,6 @@ impl<'r> FromRequest<'r> for SameOrigin {
 pub struct StepForm {
     pub csrf: Option<String>,
     pub means: Option<String>,
-}
-
-impl StepForm {
-    /// This form's token with the request's flow cookie.
-    pub fn proof<'a>(&'a self, cookie: &'a Option<String>) -> BrowserProof<'a> {
-        BrowserProof {
-            cookie: cookie.as_deref(),
-            csrf: self.csrf.as_deref(),
-        }
-    }
 }
 
 pub struct Html(pub Status, pub String);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tracing::Instrument;
 
 use crate::flow::card::{CardFlow, CardStepError, Refusal};
-use crate::flow::{BrowserProof, FlowError};
+use crate::flow::FlowError;
 use crate::means::card::WebEidToken;
 use crate::means::MeansId;
 
@@ -90,11 +90,7 @@ pub async fn nonce(
     card: Enabled<'_, CardFlow>,
     _same: SameOrigin,
 ) -> CardJson {
-    let cookie = b.cookie();
-    let proof = BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: body.csrf.as_deref(),
-    };
+    let proof = b.proof(body.csrf.as_deref());
     let result = match flow_id(id) {
         Ok(id) => {
             card.0
@@ -143,11 +139,7 @@ pub async fn token(
         Ok(id) => id,
         Err(e) => return flow_error(&b, &e),
     };
-    let cookie = b.cookie();
-    let proof = BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: request.csrf.as_deref(),
-    };
+    let proof = b.proof(request.csrf.as_deref());
     match card
         .0
         .submit(b.flows, &id, &proof, &request.token)

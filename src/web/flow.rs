@@ -57,7 +57,7 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
     let opened = b
         .flows
-        .open(&id, b.cookie().as_deref())
+        .open(&id, b.cookie())
         .instrument(b.span.clone())
         .await?;
     if let Some(value) = opened.new_cookie {
@@ -89,8 +89,7 @@ pub async fn choose(
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = form.proof(&cookie);
+    let proof = b.proof(form.csrf.as_deref());
     let means = form
         .means
         .as_deref()
@@ -112,8 +111,7 @@ pub async fn cancel(
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = form.proof(&cookie);
+    let proof = b.proof(form.csrf.as_deref());
     let location = b
         .flows
         .complete(&id, &proof, MeansOutcome::Cancelled)
@@ -130,7 +128,7 @@ pub async fn means_view(
 ) -> Result<Result<FlowView, Opened>, PageError> {
     let view = b
         .flows
-        .view_for(id, b.cookie().as_deref())
+        .view_for(id, b.cookie())
         .instrument(b.span.clone())
         .await?;
     match view.state {
@@ -173,8 +171,7 @@ pub async fn test_confirm(
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = form.proof(&cookie);
+    let proof = b.proof(form.csrf.as_deref());
     let location = b
         .flows
         .complete_test(&id, &proof)

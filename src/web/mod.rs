@@ -5,9 +5,12 @@ pub mod browser;
 pub mod card;
 pub mod flow;
 pub mod headers;
+mod lifecycle;
 pub mod pages;
 pub mod server;
 pub mod smart_id;
+
+pub use lifecycle::Lifecycle;
 
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::{json, Json};

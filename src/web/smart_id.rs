@@ -79,10 +79,9 @@ pub async fn form(
     sid: Enabled<'_, SmartIdFlow>,
 ) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
     let stage = sid
         .0
-        .form(b.flows, &id, cookie.as_deref())
+        .form(b.flows, &id, b.cookie())
         .instrument(b.span.clone())
         .await?;
     stage_page(&b, sid.0, &id, stage, true)
@@ -97,11 +96,7 @@ pub async fn submit(
     _same: SameOrigin,
 ) -> Result<Result<Redirect, Html>, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = crate::flow::BrowserProof {
-        cookie: cookie.as_deref(),
-        csrf: form.csrf.as_deref(),
-    };
+    let proof = b.proof(form.csrf.as_deref());
     let country = form.country.as_deref().unwrap_or("");
     let code = form.code.as_deref().unwrap_or("");
     let done = sid
@@ -126,10 +121,9 @@ pub async fn wait(
     sid: Enabled<'_, SmartIdFlow>,
 ) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
     let stage = sid
         .0
-        .show(b.flows, &id, cookie.as_deref())
+        .show(b.flows, &id, b.cookie())
         .instrument(b.span.clone())
         .await?;
     stage_page(&b, sid.0, &id, stage, false)
@@ -145,10 +139,9 @@ pub async fn status(
     let Some(id) = FlowId::parse(id) else {
         return (Status::NotFound, Json(json!({"state": "error"})));
     };
-    let cookie = b.cookie();
     let answer = sid
         .0
-        .status(b.flows, &id, cookie.as_deref())
+        .status(b.flows, &id, b.cookie())
         .instrument(b.span.clone())
         .await;
     match answer {
@@ -173,8 +166,7 @@ pub async fn finish(
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = form.proof(&cookie);
+    let proof = b.proof(form.csrf.as_deref());
     let finished = sid
         .0
         .finish(b.flows, &id, &proof)
@@ -195,8 +187,7 @@ pub async fn retry(
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
-    let cookie = b.cookie();
-    let proof = form.proof(&cookie);
+    let proof = b.proof(form.csrf.as_deref());
     sid.0
         .retry(b.flows, &id, &proof)
         .instrument(b.span.clone())

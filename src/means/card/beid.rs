@@ -292,7 +292,7 @@ impl<'a> Beid<'a> {
         if file.iter().all(|b| *b == 0) {
             return Ok(None);
         }
-        let len = der_length(&file).ok_or(BeidError::Malformed)?;
+        let len = crate::der::element_len(&file).ok_or(BeidError::Malformed)?;
         Ok(Some(file[..len].to_vec()))
     }
 
@@ -344,26 +344,6 @@ fn pin_result(sw: StatusWord) -> Result<(), BeidError> {
             None => Err(BeidError::Card { step: "VERIFY", sw }),
         },
     }
-}
-
-/// Length of the DER element at the start of `data` (header included), if it fits.
-pub fn der_length(data: &[u8]) -> Option<usize> {
-    let first = *data.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7F);
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let bytes = data.get(2..2 + n)?;
-        (
-            bytes.iter().fold(0usize, |a, b| a << 8 | usize::from(*b)),
-            2 + n,
-        )
-    };
-    let total = header + len;
-    (total <= data.len()).then_some(total)
 }
 
 /// The Web eID signed data, hashed once more as the card's signature scheme does:

@@ -17,10 +17,11 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
 use openssl::x509::X509;
 
-use super::beid::{der_length, web_eid_signed_data};
+use super::beid::web_eid_signed_data;
 use super::files::{AddressFile, IdentityFile, TlvError};
 use super::token::{unb64, FieldError, WebEidToken};
 use crate::attributes::Identity;
+use crate::der::element_len;
 
 const MAX_CERT: usize = 8 * 1024;
 const MAX_SIG: usize = 1024;
@@ -347,7 +348,7 @@ fn verify_rrn(
         ),
         // EC RRN signatures are DER in a zero-padded file, always ECDSA with SHA-384.
         Id::EC => (
-            &sig_file[..der_length(sig_file).ok_or(E::SignatureEncoding(what))?],
+            &sig_file[..element_len(sig_file).ok_or(E::SignatureEncoding(what))?],
             vec![MessageDigest::sha384()],
         ),
         _ => return Err(E::Certificate("RRN")),

@@ -326,8 +326,6 @@ fn check_purpose(cert: &X509Certificate<'_>) -> Result<(), VerifyError> {
 
 mod identity;
 
-#[cfg(test)]
-use identity::der;
 use identity::identity_fields;
 
 #[cfg(test)]

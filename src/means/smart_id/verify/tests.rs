@@ -18,21 +18,6 @@ fn levels_order_and_policies() {
 }
 
 #[test]
-fn der_reader_refuses_malformed_input() {
-    assert_eq!(
-        der::tlv(&[0x30, 0x01, 0xff]),
-        Some((0x30, &[0xff][..], &[][..]))
-    );
-    assert_eq!(der::tlv(&[0x30, 0x02, 0xff]), None);
-    assert_eq!(der::tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
-    assert_eq!(der::tlv(&[0x30, 0x80]), None);
-    assert_eq!(der::tlv(&[0x30]), None);
-    assert_eq!(der::tlv(&[]), None);
-    let long = [&[0x04u8, 0x82, 0x01, 0x00][..], &[7u8; 256]].concat();
-    assert_eq!(der::tlv(&long).map(|t| t.1.len()), Some(256));
-}
-
-#[test]
 fn odd_responses_do_not_panic() {
     use crate::means::smart_id::{AuthHash, Checks, HashType, PendingAuthentication, PersonalCode};
     let pending = PendingAuthentication {
