@@ -66,13 +66,18 @@ impl FlowService {
     }
 
     /// Ends the flow without a browser: a means that finished in the background (Smart-ID)
-    /// for a flow whose result goes to its `attr_url`. Gives the continuation.
+    /// for a flow whose result goes to its `attr_url`, if `still_this_attempt` holds for the
+    /// state of the very version this replaces (else `WrongState`). Gives the continuation.
     pub async fn complete_unattended(
         &self,
         id: &FlowId,
         outcome: MeansOutcome,
+        still_this_attempt: impl Fn(&FlowState) -> bool,
     ) -> Result<String, FlowError> {
         let (version, record) = self.load(id).await?;
+        if !record.state.is_finished() && !still_this_attempt(&record.state) {
+            return Err(FlowError::WrongState);
+        }
         self.finish(id, version, record, outcome).await
     }
 

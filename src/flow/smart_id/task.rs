@@ -20,6 +20,11 @@ use crate::store::now_millis;
 
 type Verified = (BTreeMap<String, String>, Option<serde_json::Value>);
 
+/// Tries of the final store step, and the first pause between them (doubling: 0.25 + 0.5 + 1 +
+/// 2 + 4 s, about 8 s in all, longer than a Redis failover usually takes).
+const STORE_TRIES: u32 = 6;
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(250);
+
 pub(super) struct Job {
     pub sid: SmartIdFlow,
     pub flows: Arc<FlowService>,
@@ -175,26 +180,67 @@ impl Job {
                 (progress, outcome)
             }
         };
-        let server_side = self.flows.delivers_server_side(&self.id).await;
-        if let (Ok(true), Some(outcome)) = (server_side, outcome) {
-            if self.still_ours().await {
-                match self.flows.complete_unattended(&self.id, outcome).await {
-                    Ok(_) => return,
-                    Err(e) => {
-                        tracing::warn!(flow = ?self.id, error = %e, "smart-id: unattended finish failed; leaving it to the browser")
-                    }
+        // A store that does not answer for a moment (a Redis failover) must not drop the
+        // citizen's answer: the step is retried before it is given up.
+        let mut pause = STORE_RETRY_FIRST;
+        let mut outcome = outcome;
+        let mut tries = 1;
+        let result = loop {
+            match self.finish_or_record(&progress, &mut outcome).await {
+                Err(FlowError::Store(_)) if tries < STORE_TRIES => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    tries += 1;
                 }
+                other => break other,
             }
-        }
-        match self.set(progress).await {
+        };
+        match result {
             Ok(()) => {}
             Err(e @ FlowError::Store(_)) => {
-                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the result could not be recorded")
+                tracing::warn!(flow = ?self.id, error = %e, tries, "smart-id: the result could not be recorded")
             }
             Err(e) => {
                 tracing::info!(flow = ?self.id, error = %e, "smart-id: flow moved on before the result was recorded")
             }
         }
+    }
+
+    /// Finishes the flow when its result goes to an attr_url (taking `outcome`), else records
+    /// `progress` for the browser. Both check, on the version they write, that the flow is
+    /// still at this attempt: a cancelled or retried flow is never finished by an old one.
+    async fn finish_or_record(
+        &self,
+        progress: &Progress,
+        outcome: &mut Option<MeansOutcome>,
+    ) -> Result<(), FlowError> {
+        let finishing = match outcome.clone() {
+            Some(o) if self.flows.delivers_server_side(&self.id).await? => Some(o),
+            _ => None,
+        };
+        if let Some(finishing) = finishing {
+            let vc = self.vc.clone();
+            let this_attempt = move |state: &FlowState| match state {
+                FlowState::Authenticating {
+                    means: MeansId::SmartId,
+                    progress,
+                } => is_started(progress, &vc),
+                _ => false,
+            };
+            match self
+                .flows
+                .complete_unattended(&self.id, finishing, this_attempt)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e @ FlowError::Store(_)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(flow = ?self.id, error = %e, "smart-id: unattended finish failed; leaving it to the browser");
+                    *outcome = None;
+                }
+            }
+        }
+        self.set(progress.clone()).await
     }
 
     /// Compare-and-set from this attempt's `started` state to `next`.

@@ -61,6 +61,23 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered, no data is
+    /// lost; [`Self::resume`] thaws it. A stand-in for a failover's pause.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(child) = &self.child {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args([sig, &pid]).status();
+        }
+    }
+
     /// Starts a fresh, empty server on the same port.
     pub fn restart(&mut self) {
         self.stop();
