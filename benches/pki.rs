@@ -64,7 +64,7 @@ fn warmed_store(c: &Case, rt: &tokio::runtime::Runtime) -> TrustStore {
     );
     let p = |f: &str| dir.path().join(f).display().to_string();
     let store = responder::store(&format!(
-        "[trust.b]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\n\
+        "[trust.b]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\nrevocation_scope = \"leaf\"\n\
          ocsp = [{{ issuer = \"{}\", url = \"{}\" }}]\n",
         p("root.pem"),
         p("int.pem"),

@@ -18,6 +18,7 @@ fn profile(crl: &str, ocsp_url: Option<&str>) -> String {
         .unwrap_or_default();
     format!(
         "[trust.t]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\ntimeout_seconds = 2\n\
+         revocation_scope = \"leaf\"\n\
          crl = [\"{crl}\"]\n{ocsp}",
         w.path("rsa_root.pem"),
         w.path("rsa_int.pem"),

@@ -1,6 +1,7 @@
 //! Tests of `auth_eid::pki` against a test PKI generated at test time and a real
 //! `openssl ocsp` responder.
 
+mod chain;
 mod cli;
 mod config;
 mod crl;

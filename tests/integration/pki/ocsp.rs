@@ -13,6 +13,7 @@ fn profile(url: &str, policy: &str, extra: &str) -> String {
     let w = world();
     format!(
         "[trust.t]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\nrevocation = \"{policy}\"\n\
+         revocation_scope = \"leaf\"\n\
          timeout_seconds = 2\nocsp = [{{ issuer = \"{}\", url = \"{url}\"{extra} }}]\n",
         w.path("rsa_root.pem"),
         w.path("rsa_int.pem"),
