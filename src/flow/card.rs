@@ -140,12 +140,16 @@ impl CardFlow {
         let raw = challenge
             .and_then(|c| STANDARD.decode(c).ok())
             .ok_or(CardStepError::NoChallenge)?;
-        let card = verify_token(token, &self.origin, &raw)?;
+        // Signature checks are CPU work: off the async workers.
+        let (token, origin) = (token.clone(), self.origin.clone());
+        let card = crate::cpu::run(move || verify_token(&token, &origin, &raw))
+            .await
+            .map_err(|_| PkiError::Internal)??;
         let now = SystemTime::now();
         let intermediates: Vec<Vec<u8>> = card.ca_certificate.iter().cloned().collect();
         let auth = self
             .trust
-            .validate(
+            .validate_cert(
                 &self.settings.auth_profile,
                 &card.auth_certificate,
                 &intermediates,
@@ -156,10 +160,10 @@ impl CardFlow {
             return Err(invalid("authentication", &auth.report));
         }
         let mut report = json!({"authentication": auth.report});
-        if let Some(rrn_der) = &card.rrn_certificate {
+        if let Some(rrn_cert) = &card.rrn_certificate {
             let rrn = self
                 .trust
-                .validate(&self.settings.rrn_profile, rrn_der, &[], now)
+                .validate_cert(&self.settings.rrn_profile, rrn_cert, &[], now)
                 .await?;
             if !rrn.is_valid() {
                 return Err(invalid("National Register", &rrn.report));

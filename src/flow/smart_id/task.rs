@@ -114,14 +114,17 @@ impl Job {
             }
         };
         let now = SystemTime::now();
-        let verified = match conclude(&pending, &done, now) {
-            Ok(v) => v,
-            Err(r) => return Some(Err(r.failure())),
+        // The signature check is CPU work: off the async workers.
+        let job = (pending.clone(), done);
+        let verified = match crate::cpu::run(move || conclude(&job.0, &job.1, now)).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(r)) => return Some(Err(r.failure())),
+            Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
         };
         let profile = &inner.settings.trust_profile;
         let checked = inner
             .trust
-            .validate(profile, &verified.cert_der, &verified.intermediates, now)
+            .validate_cert(profile, &verified.cert, &verified.intermediates, now)
             .await;
         let validation = match checked {
             Ok(v) => v,
