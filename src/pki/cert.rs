@@ -91,21 +91,14 @@ mod tests {
 
     #[test]
     fn garbage_truncation_and_trailing_bytes_are_refused() {
-        assert_eq!(
-            DecodedCert::from_der(b"").unwrap_err(),
-            DecodeError::Malformed
-        );
-        assert_eq!(
-            DecodedCert::from_der(b"\x30\x03\x02\x01\x01").unwrap_err(),
-            DecodeError::Malformed
-        );
-        assert_eq!(
-            DecodedCert::from_der(b"\x30\x84\xff\xff\xff\xff").unwrap_err(),
-            DecodeError::Malformed
-        );
-        assert_eq!(
-            DecodedCert::from_der(b"\x30\x01\x00\x00").unwrap_err(),
-            DecodeError::Trailing
-        );
+        let cases: [(&[u8], DecodeError); 4] = [
+            (b"", DecodeError::Malformed),
+            (b"\x30\x03\x02\x01\x01", DecodeError::Malformed),
+            (b"\x30\x84\xff\xff\xff\xff", DecodeError::Malformed),
+            (b"\x30\x01\x00\x00", DecodeError::Trailing),
+        ];
+        for (der, want) in cases {
+            assert_eq!(DecodedCert::from_der(der).unwrap_err(), want, "{der:?}");
+        }
     }
 }

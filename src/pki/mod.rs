@@ -31,4 +31,4 @@ pub use identity::{identity_from_der, CertIdentity, IdentityError};
 pub use report::{
     CertSummary, Check, CheckResult, RevocationSource, ValidationReport, Verdict, SCHEMA_VERSION,
 };
-pub use store::{PkiError, TrustStore, Validation};
+pub use store::{Assessment, PkiError, TrustStore, Validation};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::assess::{assess, Supplied};
+use super::assess::{assess, Assessed, Supplied};
 use super::cert::DecodedCert;
 use super::certcache::{self, CertCache};
 use super::config::TrustProfileConfig;
@@ -42,6 +42,22 @@ pub struct Validation {
 impl Validation {
     pub fn is_valid(&self) -> bool {
         self.verdict == Verdict::Valid
+    }
+}
+
+/// A validation between its CPU-bound half and its network half
+/// ([`TrustStore::assess_now`], then [`TrustStore::finish_validation`]).
+pub struct Assessment {
+    p: Arc<Profile>,
+    at: SystemTime,
+    assessed: Assessed,
+}
+
+impl std::fmt::Debug for Assessment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assessment")
+            .field("profile", &self.p.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -161,35 +177,46 @@ impl TrustStore {
         intermediates_der: &[Vec<u8>],
         at: SystemTime,
     ) -> Result<Validation, PkiError> {
-        let p = self.profile(profile)?;
-        let at_dt = to_offset(at);
-        let supplied: Vec<Supplied> = intermediates_der
-            .iter()
-            .map(|der| match self.certs.get(der) {
-                Some(c) => Supplied::Decoded(c),
-                None => Supplied::Der(der.clone()),
-            })
-            .collect();
-        let (job_profile, job_leaf) = (p.clone(), leaf.clone());
-        let mut a = crate::cpu::run(move || assess(&job_profile, &job_leaf, supplied, at_dt))
+        let (p, supplied) = self.begin(profile, intermediates_der)?;
+        let (job_profile, job_leaf, at_dt) = (p.clone(), leaf.clone(), to_offset(at));
+        let assessed = crate::cpu::run(move || assess(&job_profile, &job_leaf, supplied, at_dt))
             .await
             .map_err(|_| PkiError::Internal)??;
-        if a.trusted {
-            // Only CA certificates that chained to an anchor are kept decoded: single-use
-            // leaves and whatever else a client sends never fill the cache.
-            for c in a.chain.iter().skip(1) {
-                if intermediates_der.iter().any(|d| d.as_slice() == c.der()) {
-                    self.certs.put(c);
-                }
-            }
-        }
+        self.keep_cas(&assessed, intermediates_der);
+        Ok(self.finish_validation(Assessment { p, at, assessed }).await)
+    }
+
+    /// The CPU-bound half of [`TrustStore::validate_cert`], for a caller already on the CPU
+    /// pool (`crate::cpu`) with work of its own (a signature check): one job per
+    /// authentication, and the decoded leaf does not wait in the pool's queue between two.
+    /// Finish with [`TrustStore::finish_validation`].
+    pub fn assess_now(
+        &self,
+        profile: &str,
+        leaf: &DecodedCert,
+        intermediates_der: &[Vec<u8>],
+        at: SystemTime,
+    ) -> Result<Assessment, PkiError> {
+        let (p, supplied) = self.begin(profile, intermediates_der)?;
+        let assessed = assess(&p, leaf, supplied, to_offset(at))?;
+        self.keep_cas(&assessed, intermediates_der);
+        Ok(Assessment { p, at, assessed })
+    }
+
+    /// The network half: revocation (when everything else passed), then the verdict.
+    pub async fn finish_validation(&self, a: Assessment) -> Validation {
+        let Assessment {
+            p,
+            at,
+            assessed: mut a,
+        } = a;
         let revocation = if a.revocable() {
             let src = revoke::Sources {
                 http: &self.http,
                 ocsp_cache: &self.ocsp_cache,
                 crl_cache: &self.crl_cache,
             };
-            revoke::check(&src, &p, &a.chain, at_dt).await
+            revoke::check(&src, &p, &a.chain, to_offset(at)).await
         } else {
             // Nothing is fetched for a certificate that has not validated (T10).
             Check::skipped(
@@ -201,7 +228,37 @@ impl TrustStore {
         if a.identity.is_some() {
             a.checks.push(revocation);
         }
-        Ok(finish(&p, at, a.summaries, a.checks, a.identity))
+        finish(&p, at, a.summaries, a.checks, a.identity)
+    }
+
+    /// The profile, and the supplied intermediates the cache holds decoded.
+    fn begin(
+        &self,
+        profile: &str,
+        intermediates_der: &[Vec<u8>],
+    ) -> Result<(Arc<Profile>, Vec<Supplied>), PkiError> {
+        let p = self.profile(profile)?;
+        let supplied = intermediates_der
+            .iter()
+            .map(|der| match self.certs.get(der) {
+                Some(c) => Supplied::Decoded(c),
+                None => Supplied::Der(der.clone()),
+            })
+            .collect();
+        Ok((p, supplied))
+    }
+
+    /// Only CA certificates that chained to an anchor are kept decoded: single-use leaves and
+    /// whatever else a client sends never fill the cache.
+    fn keep_cas(&self, a: &Assessed, intermediates_der: &[Vec<u8>]) {
+        if !a.trusted {
+            return;
+        }
+        for c in a.chain.iter().skip(1) {
+            if intermediates_der.iter().any(|d| d.as_slice() == c.der()) {
+                self.certs.put(c);
+            }
+        }
     }
 
     fn profile(&self, name: &str) -> Result<Arc<Profile>, PkiError> {
@@ -243,9 +300,13 @@ fn finish(
 mod tests {
     /// Rocket handlers and spawned tasks need a `Send` future: fail the build if it is not.
     #[allow(dead_code)]
-    fn validate_future_is_send(store: &super::TrustStore) {
+    fn validate_future_is_send(store: &super::TrustStore, leaf: &super::DecodedCert) {
         fn is_send<T: Send>(_: &T) {}
         let f = store.validate("p", &[], &[], std::time::SystemTime::now());
         is_send(&f);
+        is_send(&store.validate_cert("p", leaf, &[], std::time::SystemTime::now()));
+        if let Ok(a) = store.assess_now("p", leaf, &[], std::time::SystemTime::now()) {
+            is_send(&store.finish_validation(a));
+        }
     }
 }

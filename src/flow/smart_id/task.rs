@@ -114,20 +114,22 @@ impl Job {
             }
         };
         let now = SystemTime::now();
-        // The signature check is CPU work: off the async workers.
-        let job = (pending.clone(), done);
-        let verified = match crate::cpu::run(move || conclude(&job.0, &job.1, now)).await {
+        // The signature check and the path validation are CPU work: one job off the async
+        // workers; only revocation (network) follows here.
+        let (trust, profile) = (inner.trust.clone(), inner.settings.trust_profile.clone());
+        let pending = pending.clone();
+        let job = move || {
+            let verified = conclude(&pending, &done, now)?;
+            let assessed = trust.assess_now(&profile, &verified.cert, &verified.intermediates, now);
+            Ok::<_, crate::means::smart_id::Rejected>((verified, assessed))
+        };
+        let (verified, assessed) = match crate::cpu::run(job).await {
             Ok(Ok(v)) => v,
             Ok(Err(r)) => return Some(Err(r.failure())),
             Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
         };
-        let profile = &inner.settings.trust_profile;
-        let checked = inner
-            .trust
-            .validate_cert(profile, &verified.cert, &verified.intermediates, now)
-            .await;
-        let validation = match checked {
-            Ok(v) => v,
+        let validation = match assessed {
+            Ok(a) => inner.trust.finish_validation(a).await,
             Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
         };
         if !validation.is_valid() {
