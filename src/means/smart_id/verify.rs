@@ -1,7 +1,7 @@
 //! Pure verification of a COMPLETE + OK session (RP API v2 §2.3.13.3, reference §4): the
 //! signature over the hash WE sent, the algorithm, the level in JSON and in the policies, the
 //! authentication key usage, and the identity. Chain, revocation and trust anchors are the `pki`
-//! module's job with the `smart_id` profile: hand it [`VerifiedSmartId::cert_der`].
+//! module's job with the `smart_id` profile: hand it [`VerifiedSmartId::cert`], decoded once.
 
 use std::collections::BTreeMap;
 use std::fmt;
