@@ -96,7 +96,7 @@ impl FlowService {
         let now = now_millis();
         // Signing (RSA or EC) and encrypting the result is CPU work: off the async workers.
         let (issuer, job) = (self.issuer.clone(), wire);
-        let token = crate::cpu::run(move || issuer.issue(&job, now / 1000)).await??;
+        let token = crate::cpu::run_last_step(move || issuer.issue(&job, now / 1000)).await??;
 
         let mut finished = record.clone();
         finished.state = FlowState::Delivered { success };
