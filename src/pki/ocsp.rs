@@ -97,7 +97,7 @@ pub(crate) fn parse_openssl_time(s: &str) -> Option<OffsetDateTime> {
     let t = time::Time::from_hms(h, m, sec).ok()?;
     Some(date.with_time(t).assume_utc())
 }
-/// Everything one OCSP check needs (owned: the response is judged on the blocking pool).
+/// Everything one OCSP check needs (owned: the response is judged on the CPU pool).
 /// `leaf` is the certificate asked about, a CA certificate for the upper levels of a path.
 pub struct OcspQuery {
     pub responder: OcspResponder,

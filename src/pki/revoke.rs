@@ -2,7 +2,7 @@
 //! `revocation_scope = "leaf"`), top down. Each level asks OCSP when the profile has a
 //! responder for it (a configured responder for its issuer or, with `ca_ocsp_from_aia`, the
 //! OCSP URL of a CA certificate's own AIA), then the configured CRLs. The network stays on the
-//! async runtime; the signature checks of the answers run on the blocking pool.
+//! async runtime; the signature checks of the answers run on the CPU pool (`crate::cpu`).
 
 use openssl::x509::X509Ref;
 use time::OffsetDateTime;

@@ -168,7 +168,7 @@ impl TrustStore {
 
     /// [`TrustStore::validate`] for a leaf the caller has decoded already (to check a signature
     /// with its key): it is not decoded again. The CPU-bound work (path validation, the
-    /// profile's rules, the signatures of revocation answers) runs on the blocking pool; the
+    /// profile's rules, the signatures of revocation answers) runs on the CPU pool; the
     /// network requests of the revocation step stay on the async runtime.
     pub async fn validate_cert(
         &self,
