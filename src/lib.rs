@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod connector;
 pub mod contract;
+pub mod cpu;
 pub mod delivery;
 pub mod demo;
 pub mod demo_keys;

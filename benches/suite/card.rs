@@ -180,6 +180,7 @@ anchors = ["{d}/root.pem"]
 intermediates = ["{d}/citizen-ca.pem"]
 require_key_usage = ["digitalSignature"]
 revocation = "fail_closed"
+revocation_scope = "leaf"
 ocsp = [{{ issuer = "{d}/citizen-ca.pem", url = "{ocsp_url}" }}]
 [trust.beid_rrn]
 demo = true

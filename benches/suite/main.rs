@@ -17,6 +17,7 @@ mod issuance;
 mod keys;
 mod load;
 mod plugin;
+mod probe;
 mod receiver;
 #[allow(dead_code)]
 #[path = "../../tests/integration/support/redis.rs"]

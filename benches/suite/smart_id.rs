@@ -11,6 +11,7 @@ use crate::http::Conn;
 use crate::keys::{self, KeySet};
 use crate::load::{self, Until};
 use crate::plugin::{self, free_port, Process};
+use crate::probe::Probe;
 use crate::receiver::Receiver;
 use crate::report::{Opts, Row, Target};
 
@@ -27,6 +28,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
     let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-smart-id-simulator");
     let keys = keys::rsa();
     let (mut done, mut p50, mut p99, mut peak) = (vec![], vec![], vec![], vec![]);
+    let (mut live50, mut live99, mut live_max) = (vec![], vec![], vec![]);
     for _ in 0..opts.runs {
         let sim_port = free_port();
         let listen = format!("127.0.0.1:{sim_port}");
@@ -48,6 +50,16 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
         p50.push(r.p50);
         p99.push(r.p99);
         peak.push(r.peak_kb as f64 / 1024.0);
+        live50.push(load::percentile_ms(&r.live_us, 50.0));
+        live99.push(load::percentile_ms(&r.live_us, 99.0));
+        live_max.push(load::percentile_ms(&r.live_us, 100.0));
+        eprintln!(
+            "suite: smart-id: /health/live during the burst ({} probes): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            r.live_us.len(),
+            live50.last().unwrap_or(&f64::NAN),
+            live99.last().unwrap_or(&f64::NAN),
+            live_max.last().unwrap_or(&f64::NAN),
+        );
     }
     vec![
         Row::new(SECTION, format!("{n} flows: results delivered"), "%", done)
@@ -55,6 +67,15 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
         Row::new(SECTION, "COMPLETE to result at attr_url: p50", "ms", p50),
         Row::new(SECTION, "COMPLETE to result at attr_url: p99", "ms", p99),
         Row::new(SECTION, "plugin peak RSS", "MB", peak).target(Target::AtMost(300.0)),
+        Row::new(SECTION, "/health/live during the burst: p50", "ms", live50),
+        Row::new(SECTION, "/health/live during the burst: p99", "ms", live99)
+            .target(Target::AtMost(50.0)),
+        Row::new(
+            SECTION,
+            "/health/live during the burst: max",
+            "ms",
+            live_max,
+        ),
     ]
 }
 
@@ -63,6 +84,8 @@ struct Outcome {
     p50: f64,
     p99: f64,
     peak_kb: u64,
+    /// `/health/live` latencies (µs) from the release until the last result arrived.
+    live_us: Vec<u32>,
 }
 
 async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -> Outcome {
@@ -101,11 +124,13 @@ async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -
         }
     }
     eprintln!("suite: smart-id: {waiting} of {n} long polls waiting; releasing");
+    let probe = Probe::start(p.addr);
     let complete = Instant::now();
     control.post("release", "{}").await;
     receiver
         .wait_for(n, complete + Duration::from_secs(120))
         .await;
+    let live_us = probe.stop();
     let arrivals = receiver.arrivals();
     // A result before the release means the hold did not hold: the figures would be wrong.
     assert!(
@@ -131,6 +156,7 @@ async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -
         p50: load::percentile_ms(&lat, 50.0),
         p99: load::percentile_ms(&lat, 99.0),
         peak_kb: p.usage().peak_kb,
+        live_us,
     }
 }
 

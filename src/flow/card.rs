@@ -140,27 +140,36 @@ impl CardFlow {
         let raw = challenge
             .and_then(|c| STANDARD.decode(c).ok())
             .ok_or(CardStepError::NoChallenge)?;
-        let card = verify_token(token, &self.origin, &raw)?;
+        // The signature checks and both path validations are CPU work: one job off the async
+        // workers; only revocation (network) follows here.
+        let (token, origin) = (token.clone(), self.origin.clone());
+        let trust = self.trust.clone();
+        let profiles = (
+            self.settings.auth_profile.clone(),
+            self.settings.rrn_profile.clone(),
+        );
         let now = SystemTime::now();
-        let intermediates: Vec<Vec<u8>> = card.ca_certificate.iter().cloned().collect();
-        let auth = self
-            .trust
-            .validate(
-                &self.settings.auth_profile,
-                &card.auth_certificate,
-                &intermediates,
-                now,
-            )
-            .await?;
+        let job = move || {
+            let card = verify_token(&token, &origin, &raw)?;
+            let intermediates: Vec<Vec<u8>> = card.ca_certificate.iter().cloned().collect();
+            let auth =
+                trust.assess_now(&profiles.0, &card.auth_certificate, &intermediates, now)?;
+            let rrn = match &card.rrn_certificate {
+                Some(c) => Some(trust.assess_now(&profiles.1, c, &[], now)?),
+                None => None,
+            };
+            Ok::<_, CardStepError>((card, auth, rrn))
+        };
+        let (card, auth, rrn) = crate::cpu::run(job)
+            .await
+            .map_err(|_| PkiError::Internal)??;
+        let auth = self.trust.finish_validation(auth).await;
         if !auth.is_valid() {
             return Err(invalid("authentication", &auth.report));
         }
         let mut report = json!({"authentication": auth.report});
-        if let Some(rrn_der) = &card.rrn_certificate {
-            let rrn = self
-                .trust
-                .validate(&self.settings.rrn_profile, rrn_der, &[], now)
-                .await?;
+        if let Some(rrn) = rrn {
+            let rrn = self.trust.finish_validation(rrn).await;
             if !rrn.is_valid() {
                 return Err(invalid("National Register", &rrn.report));
             }

@@ -99,7 +99,9 @@ impl FlowService {
         let (wire, report) = self.wire_outcome(&record, outcome).await?;
         let success = matches!(wire, Outcome::Success { .. });
         let now = now_millis();
-        let token = self.issuer.issue(&wire, now / 1000)?;
+        // Signing (RSA or EC) and encrypting the result is CPU work: off the async workers.
+        let (issuer, job) = (self.issuer.clone(), wire);
+        let token = crate::cpu::run_last_step(move || issuer.issue(&job, now / 1000)).await??;
 
         let mut finished = record.clone();
         finished.state = FlowState::Delivered { success };

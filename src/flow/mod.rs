@@ -45,6 +45,9 @@ pub enum FlowError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// Signing and encrypting the result did not complete (ours, never the caller's).
+    #[error(transparent)]
+    Cpu(#[from] crate::cpu::CpuError),
     #[error("stored flow data is unreadable")]
     Corrupt,
 }
@@ -79,7 +82,8 @@ pub struct Opened {
 
 pub struct FlowService {
     store: Arc<dyn FlowStore>,
-    issuer: TokenIssuer,
+    /// Shared with the CPU pool, where results are signed and encrypted.
+    issuer: Arc<TokenIssuer>,
     catalog: MeansCatalog,
     settings: FlowSettings,
     delivery: DeliverySettings,
@@ -98,7 +102,7 @@ impl FlowService {
     ) -> Result<Self, TokenError> {
         Ok(FlowService {
             store,
-            issuer: TokenIssuer::new(&config.signing, &config.encryption)?,
+            issuer: Arc::new(TokenIssuer::new(&config.signing, &config.encryption)?),
             catalog: config.means_catalog(),
             settings: config.flow.clone(),
             delivery: config.delivery.clone(),

@@ -1,26 +1,32 @@
-//! Decoded certificates by SHA-256 of their DER. OpenSSL 3.0 spends far longer decoding a
-//! certificate (its public key goes through the provider decoder machinery, ~0.3 ms) than
+//! Decoded CA certificates by SHA-256 of their DER. OpenSSL 3.0 spends far longer decoding a
+//! certificate (its public key goes through the provider decoder machinery, ~0.1-0.3 ms) than
 //! verifying an RSA signature, and the same few issuing-CA certificates arrive with every
 //! Belgian card authentication. Only the decoding is reused: every validation still runs the
 //! full verification on the cached object.
+//!
+//! What goes in: a CA certificate a client supplied as an intermediate, once it has chained to
+//! a configured anchor. Leaves (single-use for Smart-ID, one per citizen for the card) are
+//! decoded once by the means that read them and never enter; neither does anything that did
+//! not validate, so a client cannot fill the cache with junk. The bound is a backstop.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use openssl::x509::X509;
+use super::cert::DecodedCert;
 
-/// Default bound: a few MB at most.
-pub const DEFAULT_ENTRIES: usize = 1024;
+/// Default bound: far more issuing CAs than any profile has, a few MB at most.
+pub const DEFAULT_ENTRIES: usize = 256;
 
 pub struct CertCache {
-    map: Mutex<HashMap<[u8; 32], X509>>,
+    map: Mutex<HashMap<[u8; 32], DecodedCert>>,
     capacity: usize,
 }
 
 impl std::fmt::Debug for CertCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.map.lock().map(|m| m.len()).unwrap_or(0);
-        f.debug_struct("CertCache").field("entries", &n).finish()
+        f.debug_struct("CertCache")
+            .field("entries", &self.len())
+            .finish()
     }
 }
 
@@ -32,45 +38,68 @@ impl CertCache {
         }
     }
 
-    /// One DER certificate, strictly: OpenSSL and x509-parser must both accept it and nothing
-    /// may follow it. Failures are not cached.
-    pub fn parse(&self, der: &[u8]) -> Result<X509, &'static str> {
+    pub fn get(&self, der: &[u8]) -> Option<DecodedCert> {
         let key = openssl::sha::sha256(der);
-        if let Some(c) = self.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(c);
-        }
-        let cert = parse_strict(der)?;
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() >= self.capacity {
-                // Any entry will do: this only saves decoding time.
-                if let Some(k) = map.keys().next().copied() {
-                    map.remove(&k);
-                }
-            }
-            map.insert(key, cert.clone());
-        }
-        Ok(cert)
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&key).cloned()
     }
-}
 
-fn parse_strict(der: &[u8]) -> Result<X509, &'static str> {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok(([], _)) => {}
-        Ok(_) => return Err("trailing bytes after the certificate"),
-        Err(_) => return Err("not a DER X.509 certificate"),
+    /// Keeps `cert` decoded. Call only for a CA certificate of a validated path.
+    pub fn put(&self, cert: &DecodedCert) {
+        let key = openssl::sha::sha256(cert.der());
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(&key) {
+            return;
+        }
+        if map.len() >= self.capacity {
+            // Any entry will do: this only saves decoding time.
+            if let Some(k) = map.keys().next().copied() {
+                map.remove(&k);
+            }
+        }
+        map.insert(key, cert.clone());
     }
-    X509::from_der(der).map_err(|_| "not a DER X.509 certificate")
+
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A self-signed certificate named `cn` (the cache does not look inside).
+    fn ca(cn: &str) -> DecodedCert {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::pkey::PKey;
+        let group = EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = openssl::x509::X509Name::builder().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = openssl::x509::X509::builder().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        DecodedCert::from_x509(b.build()).unwrap()
+    }
+
     #[test]
-    fn bad_input_is_an_error_and_not_cached() {
-        let c = CertCache::new(2);
-        assert!(c.parse(b"").is_err());
-        assert!(c.parse(b"\x30\x03\x02\x01\x01").is_err());
-        assert_eq!(c.map.lock().unwrap().len(), 0);
+    fn bounded_and_keyed_by_the_der() {
+        let cache = CertCache::new(1);
+        let a = ca("a");
+        assert!(cache.get(a.der()).is_none());
+        cache.put(&a);
+        cache.put(&a);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(a.der()).is_some());
+        let b = ca("b");
+        cache.put(&b);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(b.der()).is_some());
+        assert!(cache.get(b"junk").is_none());
     }
 }

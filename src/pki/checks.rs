@@ -180,7 +180,7 @@ pub fn policy(leaf: &X509Certificate<'_>, p: &Profile) -> Check {
 
 /// Every certificate of the chain must be inside its validity at `at`. Judged here, apart
 /// from OpenSSL, so the report names which certificate and when even after a path failure.
-pub fn validity(chain: &[X509Certificate<'_>], at: OffsetDateTime) -> Check {
+pub fn validity(chain: &[&X509Certificate<'_>], at: OffsetDateTime) -> Check {
     for (depth, c) in chain.iter().enumerate() {
         let nb = c.validity().not_before.to_datetime();
         let na = c.validity().not_after.to_datetime();

@@ -23,6 +23,14 @@ pub struct TrustProfileConfig {
     pub crl: Vec<String>,
     #[serde(default)]
     pub revocation: RevocationPolicy,
+    /// Which certificates of the path are checked for revocation: every one below the anchor
+    /// (`chain`, default) or the leaf only (`leaf`).
+    #[serde(default)]
+    pub revocation_scope: RevocationScope,
+    /// For a CA certificate of the path whose issuer has no configured responder: ask the OCSP
+    /// URL in that CA certificate's own authorityInfoAccess, once the path has validated.
+    #[serde(default)]
+    pub ca_ocsp_from_aia: bool,
     /// Key usage bits the leaf must all have (`digitalSignature`, `keyEncipherment`, ...).
     #[serde(default)]
     pub require_key_usage: Vec<String>,
@@ -97,6 +105,16 @@ pub enum RevocationPolicy {
     FailOpen,
     /// Never check revocation (tests, offline demos).
     Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationScope {
+    /// The leaf and every CA certificate between it and the anchor.
+    #[default]
+    Chain,
+    /// The leaf only.
+    Leaf,
 }
 
 fn yes() -> bool {

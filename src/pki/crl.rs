@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use openssl::pkey::{PKeyRef, Public};
-use openssl::x509::{CrlStatus, X509Crl, X509Ref};
+use openssl::x509::{CrlStatus, X509Crl, X509Ref, X509};
 use time::OffsetDateTime;
 
 use super::http;
@@ -132,6 +132,68 @@ pub struct Limits {
     pub skew: Duration,
 }
 
+/// What one source said, judged on the blocking pool.
+enum Judged {
+    /// The CRL is another issuer's: not a problem, just not this certificate's.
+    OtherIssuer,
+    Problem(String),
+    Answer(RevStatus),
+}
+
+/// Parsing a fetched CRL, its signature (hashing megabytes once) and the serial lookup are CPU
+/// work: done together off the async workers.
+fn judge(loaded: &Loaded, leaf: &X509Ref, issuer: &X509Ref, limits: &Limits, what: &str) -> Judged {
+    let same_issuer = loaded
+        .crl
+        .issuer_name()
+        .try_cmp(issuer.subject_name())
+        .is_ok_and(|o| o.is_eq());
+    if !same_issuer {
+        return Judged::OtherIssuer;
+    }
+    let Ok(issuer_key) = issuer.public_key() else {
+        return Judged::Answer(RevStatus::Invalid(
+            "the issuer's public key is unreadable".into(),
+        ));
+    };
+    if !loaded.signed_by(&issuer_key) {
+        return Judged::Problem(format!("{what}: signature is not the issuer's"));
+    }
+    if loaded.partial {
+        return Judged::Problem(format!("{what}: partial-scope or delta CRL"));
+    }
+    if let Err(why) = fresh(
+        loaded.this_update,
+        loaded.next_update,
+        limits.at,
+        limits.skew,
+    ) {
+        return Judged::Problem(format!("{what}: {why}"));
+    }
+    Judged::Answer(match loaded.crl.get_by_serial(leaf.serial_number()) {
+        CrlStatus::NotRevoked => RevStatus::Good {
+            source: RevocationSource::Crl,
+            this_update: loaded.this_update,
+            next_update: loaded.next_update,
+        },
+        CrlStatus::Revoked(r) => RevStatus::Revoked {
+            source: RevocationSource::Crl,
+            detail: format!(
+                "revoked at {} (CRL)",
+                openssl_time_rfc3339(&r.revocation_date().to_string())
+            ),
+        },
+        // removeFromCRL only appears in delta CRLs, which are refused above.
+        CrlStatus::RemoveFromCrl(_) => RevStatus::Invalid("unexpected removeFromCRL entry".into()),
+    })
+}
+
+/// A cached CRL, or the bytes of a fetched one still to be parsed.
+enum Got {
+    Cached(Arc<Loaded>),
+    Fetched(Vec<u8>),
+}
+
 /// Consults every configured CRL issued by `issuer` (name and signature); the first usable one
 /// answers. Only a CRL that passed every check is cached: one that fails (another issuer's
 /// included) is fetched again next time, so a bad answer cannot stick until its nextUpdate.
@@ -139,73 +201,48 @@ pub async fn check(
     client: &reqwest::Client,
     cache: &CrlCache,
     sources: &[CrlSource],
-    leaf: &X509Ref,
-    issuer: &X509Ref,
+    leaf: &X509,
+    issuer: &X509,
     limits: &Limits,
 ) -> RevStatus {
-    let Limits { at, timeout, skew } = *limits;
-    let Ok(issuer_key) = issuer.public_key() else {
-        return RevStatus::Invalid("the issuer's public key is unreadable".into());
-    };
     let mut problems = Vec::new();
     for src in sources {
-        let loaded = match cache.get(src, at, skew) {
-            Some(l) => l,
-            None => match fetch(client, src, timeout).await {
-                Ok(bytes) => match load(&bytes) {
-                    Ok(l) => Arc::new(l),
-                    Err(e) => {
-                        problems.push(format!("{}: {e}", src.describe()));
-                        continue;
-                    }
-                },
+        let got = match cache.get(src, limits.at, limits.skew) {
+            Some(l) => Got::Cached(l),
+            None => match fetch(client, src, limits.timeout).await {
+                Ok(bytes) => Got::Fetched(bytes),
                 Err(why) => {
                     problems.push(why);
                     continue;
                 }
             },
         };
-        let same_issuer = loaded
-            .crl
-            .issuer_name()
-            .try_cmp(issuer.subject_name())
-            .is_ok_and(|o| o.is_eq());
-        if !same_issuer {
-            continue;
-        }
-        if !loaded.signed_by(&issuer_key) {
-            problems.push(format!("{}: signature is not the issuer's", src.describe()));
-            continue;
-        }
-        if loaded.partial {
-            problems.push(format!("{}: partial-scope or delta CRL", src.describe()));
-            continue;
-        }
-        if let Err(why) = fresh(loaded.this_update, loaded.next_update, at, skew) {
-            problems.push(format!("{}: {why}", src.describe()));
-            continue;
-        }
-        if loaded.next_update.is_some() {
-            cache.put(src.clone(), loaded.clone());
-        }
-        return match loaded.crl.get_by_serial(leaf.serial_number()) {
-            CrlStatus::NotRevoked => RevStatus::Good {
-                source: RevocationSource::Crl,
-                this_update: loaded.this_update,
-                next_update: loaded.next_update,
-            },
-            CrlStatus::Revoked(r) => RevStatus::Revoked {
-                source: RevocationSource::Crl,
-                detail: format!(
-                    "revoked at {} (CRL)",
-                    openssl_time_rfc3339(&r.revocation_date().to_string())
-                ),
-            },
-            // removeFromCRL only appears in delta CRLs, which are refused above.
-            CrlStatus::RemoveFromCrl(_) => {
-                RevStatus::Invalid("unexpected removeFromCRL entry".into())
+        let (leaf, issuer, limits, what) = (leaf.clone(), issuer.clone(), *limits, src.describe());
+        let judged = crate::cpu::run(move || {
+            let loaded = match got {
+                Got::Cached(l) => l,
+                Got::Fetched(bytes) => match load(&bytes) {
+                    Ok(l) => Arc::new(l),
+                    Err(e) => return (None, Judged::Problem(format!("{what}: {e}"))),
+                },
+            };
+            let j = judge(&loaded, &leaf, &issuer, &limits, &what);
+            (Some(loaded), j)
+        })
+        .await;
+        match judged {
+            Err(_) => problems.push(format!("{}: the check did not complete", src.describe())),
+            Ok((_, Judged::OtherIssuer)) => {}
+            Ok((_, Judged::Problem(p))) => problems.push(p),
+            Ok((loaded, Judged::Answer(st))) => {
+                if let Some(l) = loaded.filter(|l| l.next_update.is_some()) {
+                    if !matches!(st, RevStatus::Invalid(_)) {
+                        cache.put(src.clone(), l);
+                    }
+                }
+                return st;
             }
-        };
+        }
     }
     if problems.is_empty() {
         RevStatus::Unavailable("no configured CRL is issued by this certificate's issuer".into())

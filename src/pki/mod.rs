@@ -5,6 +5,8 @@
 //! The entry point: [`TrustStore::load`] once at start-up, then [`TrustStore::validate`] per
 //! authentication.
 
+mod assess;
+mod cert;
 mod certcache;
 mod checks;
 pub mod cli;
@@ -18,11 +20,15 @@ mod ocsp_ffi;
 mod path;
 mod profile;
 pub mod report;
+mod revoke;
 mod store;
 
-pub use config::{OcspResponderConfig, OneOrAll, RevocationPolicy, TrustProfileConfig};
+pub use cert::{DecodeError, DecodedCert};
+pub use config::{
+    OcspResponderConfig, OneOrAll, RevocationPolicy, RevocationScope, TrustProfileConfig,
+};
 pub use identity::{identity_from_der, CertIdentity, IdentityError};
 pub use report::{
     CertSummary, Check, CheckResult, RevocationSource, ValidationReport, Verdict, SCHEMA_VERSION,
 };
-pub use store::{PkiError, TrustStore, Validation};
+pub use store::{Assessment, PkiError, TrustStore, Validation};

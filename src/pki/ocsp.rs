@@ -97,19 +97,20 @@ pub(crate) fn parse_openssl_time(s: &str) -> Option<OffsetDateTime> {
     let t = time::Time::from_hms(h, m, sec).ok()?;
     Some(date.with_time(t).assume_utc())
 }
-/// Everything one OCSP check needs.
-pub struct OcspQuery<'a> {
-    pub responder: &'a OcspResponder,
-    pub leaf: &'a X509,
-    pub issuer: &'a X509,
+/// Everything one OCSP check needs (owned: the response is judged on the CPU pool).
+/// `leaf` is the certificate asked about, a CA certificate for the upper levels of a path.
+pub struct OcspQuery {
+    pub responder: OcspResponder,
+    pub leaf: X509,
+    pub issuer: X509,
     pub at: OffsetDateTime,
     pub timeout: Duration,
     pub skew: Duration,
 }
 
 /// Asks the designated responder (or the cache) about `q.leaf`.
-pub async fn check(client: &reqwest::Client, cache: &OcspCache, q: &OcspQuery<'_>) -> RevStatus {
-    let key = cache_key(q.leaf, q.issuer);
+pub async fn check(client: &reqwest::Client, cache: &OcspCache, q: OcspQuery) -> RevStatus {
+    let key = cache_key(&q.leaf, &q.issuer);
     if let Some(c) = key.as_ref().and_then(|k| cache.get(k, q.at, q.skew)) {
         return RevStatus::Good {
             source: RevocationSource::Cache,
@@ -120,8 +121,8 @@ pub async fn check(client: &reqwest::Client, cache: &OcspCache, q: &OcspQuery<'_
     // SHA-1 CertIDs: what every responder supports (RFC 5019); the hash only names the
     // certificate, the signature over the response is what we trust.
     let ids = (
-        OcspCertId::from_cert(MessageDigest::sha1(), q.leaf, q.issuer),
-        OcspCertId::from_cert(MessageDigest::sha1(), q.leaf, q.issuer),
+        OcspCertId::from_cert(MessageDigest::sha1(), &q.leaf, &q.issuer),
+        OcspCertId::from_cert(MessageDigest::sha1(), &q.leaf, &q.issuer),
     );
     let (Ok(id_for_request), Ok(id)) = ids else {
         return RevStatus::Invalid("could not build the OCSP request".into());
@@ -141,11 +142,14 @@ pub async fn check(client: &reqwest::Client, cache: &OcspCache, q: &OcspQuery<'_
         return RevStatus::Invalid("could not encode the OCSP request".into());
     };
 
-    let body = match post(client, q, der).await {
+    let body = match post(client, &q, der).await {
         Ok(b) => b,
         Err(why) => return RevStatus::Unavailable(why),
     };
-    let status = judge(&body, &request, &id, q);
+    // Signature checks are CPU work: off the async workers.
+    let judged = crate::cpu::run(move || judge(&body, &request, &id, &q)).await;
+    let status =
+        judged.unwrap_or_else(|_| RevStatus::Invalid("the OCSP check did not complete".into()));
     if let (
         RevStatus::Good {
             this_update,
@@ -166,11 +170,7 @@ pub async fn check(client: &reqwest::Client, cache: &OcspCache, q: &OcspQuery<'_
     status
 }
 
-async fn post(
-    client: &reqwest::Client,
-    q: &OcspQuery<'_>,
-    der: Vec<u8>,
-) -> Result<Vec<u8>, String> {
+async fn post(client: &reqwest::Client, q: &OcspQuery, der: Vec<u8>) -> Result<Vec<u8>, String> {
     let req = client
         .post(q.responder.url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/ocsp-request")
@@ -180,7 +180,7 @@ async fn post(
 }
 
 /// Checks a response body against the request it answers.
-fn judge(body: &[u8], request: &OcspRequest, id: &OcspCertId, q: &OcspQuery<'_>) -> RevStatus {
+fn judge(body: &[u8], request: &OcspRequest, id: &OcspCertId, q: &OcspQuery) -> RevStatus {
     let Ok(resp) = OcspResponse::from_der(body) else {
         return RevStatus::Invalid("the OCSP response is not valid DER".into());
     };
@@ -249,7 +249,7 @@ fn judge(body: &[u8], request: &OcspRequest, id: &OcspCertId, q: &OcspQuery<'_>)
 /// The response must be signed by the configured responder certificate when there is one;
 /// otherwise by the issuing CA itself or by a delegate the CA issued with id-kp-OCSPSigning
 /// (OpenSSL's OCSP_basic_verify checks both against a store holding only that CA).
-fn verify_signer(basic: &OcspBasicResponseRef, q: &OcspQuery<'_>) -> Result<(), String> {
+fn verify_signer(basic: &OcspBasicResponseRef, q: &OcspQuery) -> Result<(), String> {
     let at_unix = q.at.unix_timestamp();
     let bad = |_| "the OCSP response signature could not be verified".to_string();
     match &q.responder.responder {
@@ -272,7 +272,7 @@ fn verify_signer(basic: &OcspBasicResponseRef, q: &OcspQuery<'_>) -> Result<(), 
                 .map_err(|_| "the OCSP response is not signed by the configured responder".into())
         }
         None => {
-            let store = issuer_store(q.issuer, at_unix).map_err(bad)?;
+            let store = issuer_store(&q.issuer, at_unix).map_err(bad)?;
             let certs = Stack::<X509>::new().map_err(bad)?;
             // NO_EXPLICIT: no shortcut through "trusted for OCSP signing" settings; only the
             // CA or its delegate passes.

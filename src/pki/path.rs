@@ -7,6 +7,8 @@ use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509StoreContext, X509VerifyResult, X509};
 
+use super::cert::DecodedCert;
+
 /// Longest path we let OpenSSL build (leaf, up to 4 CAs, anchor): a bound on work (T24).
 const MAX_DEPTH: i32 = 5;
 /// OpenSSL security level 2 (112 bits): refuses RSA < 2048 and SHA-1/MD5 signatures anywhere
@@ -41,10 +43,14 @@ pub const SIGNATURE_FAILURE: i32 = 7;
 /// Builds the store for one verification: the verification time lives in the store's
 /// parameters (the safe API has no per-context time), and building it is cheap next to the
 /// signature checks (anchors are reference-counted, not copied).
-fn store_at(anchors: &[X509], at_unix: i64, ignore_time: bool) -> Result<X509Store, ErrorStack> {
+fn store_at(
+    anchors: &[DecodedCert],
+    at_unix: i64,
+    ignore_time: bool,
+) -> Result<X509Store, ErrorStack> {
     let mut builder = X509StoreBuilder::new()?;
     let mut partial = false;
-    for a in anchors {
+    for a in anchors.iter().map(DecodedCert::x509) {
         // A non-self-signed anchor (a pinned issuing CA) is only a trust anchor for OpenSSL
         // with PARTIAL_CHAIN; every certificate in this store is one we chose to trust.
         if a.issued(a) != X509VerifyResult::OK {
@@ -72,16 +78,16 @@ fn store_at(anchors: &[X509], at_unix: i64, ignore_time: bool) -> Result<X509Sto
 /// Verifies `leaf` with `untrusted` as path-building material, at `at_unix` (or with time
 /// checks off when `ignore_time`).
 pub fn verify(
-    anchors: &[X509],
+    anchors: &[DecodedCert],
     leaf: &X509,
-    untrusted: &[X509],
+    untrusted: &[DecodedCert],
     at_unix: i64,
     ignore_time: bool,
 ) -> Result<PathOutcome, ErrorStack> {
     let store = store_at(anchors, at_unix, ignore_time)?;
     let mut stack = Stack::new()?;
     for c in untrusted {
-        stack.push(c.clone())?;
+        stack.push(c.x509().clone())?;
     }
     let mut ctx = X509StoreContext::new()?;
     ctx.init(&store, leaf, &stack, |ctx| {

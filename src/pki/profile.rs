@@ -8,8 +8,10 @@ use openssl::nid::Nid;
 use openssl::x509::X509;
 use url::Url;
 
+use super::cert::DecodedCert;
 use super::config::{
-    eku_oid, is_dotted_oid, KeyUsageBit, OneOrAll, RevocationPolicy, TrustProfileConfig,
+    eku_oid, is_dotted_oid, KeyUsageBit, OneOrAll, RevocationPolicy, RevocationScope,
+    TrustProfileConfig,
 };
 use crate::config::ConfigError;
 
@@ -51,11 +53,13 @@ pub struct KeyRules {
 pub struct Profile {
     pub name: String,
     pub demo: bool,
-    pub anchors: Vec<X509>,
-    pub intermediates: Vec<X509>,
+    pub anchors: Vec<DecodedCert>,
+    pub intermediates: Vec<DecodedCert>,
     pub ocsp: Vec<OcspResponder>,
     pub crl: Vec<CrlSource>,
     pub revocation: RevocationPolicy,
+    pub revocation_scope: RevocationScope,
+    pub ca_ocsp_from_aia: bool,
     pub key_usage: Vec<KeyUsageBit>,
     /// Alternatives of all-of OID sets.
     pub eku: Vec<Vec<String>>,
@@ -151,7 +155,12 @@ impl Profile {
                             {
                                 err(k.clone(), "is a test anchor, refused in production mode");
                             }
-                            out.push(c);
+                            match DecodedCert::from_x509(c) {
+                                Ok(c) => out.push(c),
+                                Err(_) => {
+                                    err(k.clone(), "holds a certificate that cannot be encoded")
+                                }
+                            }
                         }
                     }
                     Err(problem) => err(k, &problem),
@@ -312,6 +321,12 @@ impl Profile {
                 "needs at least one `ocsp` responder or `crl` source (or revocation = \"off\")",
             );
         }
+        if raw.ca_ocsp_from_aia && raw.revocation_scope == RevocationScope::Leaf {
+            err(
+                format!("{key}.ca_ocsp_from_aia"),
+                "only applies to CA certificates: needs revocation_scope = \"chain\"",
+            );
+        }
         if production && raw.revocation == RevocationPolicy::Off {
             err(
                 format!("{key}.revocation"),
@@ -330,6 +345,8 @@ impl Profile {
             ocsp,
             crl,
             revocation: raw.revocation,
+            revocation_scope: raw.revocation_scope,
+            ca_ocsp_from_aia: raw.ca_ocsp_from_aia,
             key_usage,
             eku,
             eku_optional: raw.eku_optional,

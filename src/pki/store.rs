@@ -6,22 +6,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use openssl::x509::{X509Ref, X509};
-use time::OffsetDateTime;
-
+use super::assess::{assess, Assessed, Supplied};
+use super::cert::DecodedCert;
 use super::certcache::{self, CertCache};
-use super::checks;
-use super::config::{RevocationPolicy, TrustProfileConfig};
-use super::crl::{self, CrlCache};
-use super::identity::{identity_of, CertIdentity};
-use super::ocsp::{self, OcspQuery, RevStatus};
+use super::config::TrustProfileConfig;
+use super::crl::CrlCache;
+use super::identity::CertIdentity;
 use super::ocsp_cache::{self, OcspCache};
-use super::path;
 use super::profile::Profile;
 use super::report::{
-    rfc3339, to_offset, CertSummary, Check, CheckResult, RevocationSource, ValidationReport,
-    Verdict, SCHEMA_VERSION,
+    rfc3339, to_offset, CertSummary, Check, CheckResult, ValidationReport, Verdict, SCHEMA_VERSION,
 };
+use super::revoke;
 use crate::config::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +42,22 @@ pub struct Validation {
 impl Validation {
     pub fn is_valid(&self) -> bool {
         self.verdict == Verdict::Valid
+    }
+}
+
+/// A validation between its CPU-bound half and its network half
+/// ([`TrustStore::assess_now`], then [`TrustStore::finish_validation`]).
+pub struct Assessment {
+    p: Arc<Profile>,
+    at: SystemTime,
+    assessed: Assessed,
+}
+
+impl std::fmt::Debug for Assessment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assessment")
+            .field("profile", &self.p.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,7 +145,7 @@ impl TrustStore {
 
     /// Validates `leaf_der` for `profile` at `at`: path to a configured anchor (OpenSSL), the
     /// profile's rules, then revocation. Malformed input gives an `Invalid` verdict, never an
-    /// error; errors are for an unknown profile or an internal OpenSSL failure.
+    /// error; errors are for an unknown profile or an internal failure.
     pub async fn validate(
         &self,
         profile: &str,
@@ -141,254 +153,146 @@ impl TrustStore {
         intermediates_der: &[Vec<u8>],
         at: SystemTime,
     ) -> Result<Validation, PkiError> {
-        let p = self
-            .profiles
-            .get(profile)
-            .cloned()
-            .ok_or_else(|| PkiError::UnknownProfile(profile.to_string()))?;
-        let at_dt = to_offset(at);
-        let finish = |chain: Vec<CertSummary>, checks: Vec<Check>, identity| {
-            let verdict = if checks.iter().any(|c| c.result == CheckResult::Fail) {
-                Verdict::Invalid
-            } else {
-                Verdict::Valid
+        let p = self.profile(profile)?;
+        match DecodedCert::from_der(leaf_der) {
+            Ok(leaf) => {
+                self.validate_cert(profile, &leaf, intermediates_der, at)
+                    .await
+            }
+            Err(why) => {
+                let checks = vec![Check::fail("parse", why.to_string())];
+                Ok(finish(&p, at, vec![], checks, None))
+            }
+        }
+    }
+
+    /// [`TrustStore::validate`] for a leaf the caller has decoded already (to check a signature
+    /// with its key): it is not decoded again. The CPU-bound work (path validation, the
+    /// profile's rules, the signatures of revocation answers) runs on the CPU pool; the
+    /// network requests of the revocation step stay on the async runtime.
+    pub async fn validate_cert(
+        &self,
+        profile: &str,
+        leaf: &DecodedCert,
+        intermediates_der: &[Vec<u8>],
+        at: SystemTime,
+    ) -> Result<Validation, PkiError> {
+        let (p, supplied) = self.begin(profile, intermediates_der)?;
+        let (job_profile, job_leaf, at_dt) = (p.clone(), leaf.clone(), to_offset(at));
+        let assessed = crate::cpu::run(move || assess(&job_profile, &job_leaf, supplied, at_dt))
+            .await
+            .map_err(|_| PkiError::Internal)??;
+        self.keep_cas(&assessed, intermediates_der);
+        Ok(self.finish_validation(Assessment { p, at, assessed }).await)
+    }
+
+    /// The CPU-bound half of [`TrustStore::validate_cert`], for a caller already on the CPU
+    /// pool (`crate::cpu`) with work of its own (a signature check): one job per
+    /// authentication, and the decoded leaf does not wait in the pool's queue between two.
+    /// Finish with [`TrustStore::finish_validation`].
+    pub fn assess_now(
+        &self,
+        profile: &str,
+        leaf: &DecodedCert,
+        intermediates_der: &[Vec<u8>],
+        at: SystemTime,
+    ) -> Result<Assessment, PkiError> {
+        let (p, supplied) = self.begin(profile, intermediates_der)?;
+        let assessed = assess(&p, leaf, supplied, to_offset(at))?;
+        self.keep_cas(&assessed, intermediates_der);
+        Ok(Assessment { p, at, assessed })
+    }
+
+    /// The network half: revocation (when everything else passed), then the verdict.
+    pub async fn finish_validation(&self, a: Assessment) -> Validation {
+        let Assessment {
+            p,
+            at,
+            assessed: mut a,
+        } = a;
+        let revocation = if a.revocable() {
+            let src = revoke::Sources {
+                http: &self.http,
+                ocsp_cache: &self.ocsp_cache,
+                crl_cache: &self.crl_cache,
             };
-            Validation {
-                verdict,
-                report: ValidationReport {
-                    schema_version: SCHEMA_VERSION,
-                    profile: p.name.clone(),
-                    validated_at: rfc3339(at_dt),
-                    verdict,
-                    chain,
-                    checks,
-                },
-                identity,
-            }
-        };
-
-        let leaf = match self.certs.parse(leaf_der) {
-            Ok(c) => c,
-            Err(why) => return Ok(finish(vec![], vec![Check::fail("parse", why)], None)),
-        };
-        let mut untrusted = Vec::with_capacity(intermediates_der.len() + p.intermediates.len());
-        for (i, der) in intermediates_der.iter().enumerate() {
-            match self.certs.parse(der) {
-                Ok(c) => untrusted.push(c),
-                Err(why) => {
-                    let check = Check::fail("parse", format!("intermediate {i}: {why}"));
-                    return Ok(finish(vec![CertSummary::of(&leaf)], vec![check], None));
-                }
-            }
-        }
-        untrusted.extend(p.intermediates.iter().cloned());
-
-        let mut list = Vec::new();
-        let at_unix = at_dt.unix_timestamp();
-        let outcome = path::verify(&p.anchors, &leaf, &untrusted, at_unix, false)
-            .map_err(|_| PkiError::Internal)?;
-        let mut chain = outcome.chain.clone();
-        let mut trusted = outcome.is_ok();
-        match outcome.error {
-            None if chain.len() < 2 => {
-                trusted = false;
-                list.push(Check::fail("anchor", "the leaf is itself a trust anchor"));
-                list.push(Check::skipped("signature", "no path below an anchor"));
-            }
-            None => {
-                list.push(anchor_pass());
-                list.push(Check::pass(
-                    "signature",
-                    "every signature on the path verified",
-                ));
-            }
-            Some((err, _)) if path::is_time_error(err.as_raw()) => {
-                // Expired somewhere: ask OpenSSL again with the clock ignored, so the report
-                // still says whether the path itself is trusted.
-                let again = path::verify(&p.anchors, &leaf, &untrusted, at_unix, true)
-                    .map_err(|_| PkiError::Internal)?;
-                if again.is_ok() && again.chain.len() >= 2 {
-                    chain = again.chain.clone();
-                    list.push(anchor_pass());
-                    list.push(Check::pass(
-                        "signature",
-                        "every signature on the path verified",
-                    ));
-                } else {
-                    push_path_failure(&mut list, &again);
-                }
-            }
-            Some(_) => push_path_failure(&mut list, &outcome),
-        }
-        if chain.is_empty() {
-            chain.push(leaf.clone());
-        }
-        let ders: Vec<Vec<u8>> = chain.iter().filter_map(|c| c.to_der().ok()).collect();
-        let parsed: Vec<_> = ders
-            .iter()
-            .filter_map(|d| x509_parser::parse_x509_certificate(d).ok().map(|(_, c)| c))
-            .collect();
-        let leaf_parsed = match parsed.first() {
-            Some(l) if parsed.len() == chain.len() => l,
-            _ => {
-                list.push(Check::fail("parse", "a certificate could not be read"));
-                let summaries = chain.iter().map(|c| CertSummary::of(c)).collect();
-                return Ok(finish(summaries, list, None));
-            }
-        };
-        list.push(checks::validity(&parsed, at_dt));
-        list.push(checks::end_entity(leaf_parsed));
-        list.push(checks::key(&leaf, &p));
-        list.push(checks::key_usage(leaf_parsed, &p));
-        list.push(checks::eku(leaf_parsed, &p));
-        list.push(checks::policy(leaf_parsed, &p));
-        let identity = identity_of(leaf_parsed);
-
-        let all_good = trusted && !list.iter().any(|c| c.result == CheckResult::Fail);
-        if all_good {
-            list.push(self.revocation(&p, &chain, at_dt).await);
+            revoke::check(&src, &p, &a.chain, to_offset(at)).await
         } else {
             // Nothing is fetched for a certificate that has not validated (T10).
-            list.push(Check::skipped(
+            Check::skipped(
                 "revocation",
                 "not checked: the certificate failed an earlier check",
-            ));
-        }
-        let summaries: Vec<CertSummary> = chain
-            .iter()
-            .zip(&ders)
-            .zip(&parsed)
-            .map(|((c, d), p)| CertSummary::from_parsed(c, d, Some(p)))
-            .collect();
-        if let (Some(anchor), Some(c)) = (
-            summaries.last(),
-            list.iter_mut()
-                .find(|c| c.name == "anchor" && c.result == CheckResult::Pass),
-        ) {
-            c.reason = format!("chains to the configured anchor {}", anchor.subject);
-        }
-        Ok(finish(summaries, list, Some(identity)))
-    }
-
-    async fn revocation(&self, p: &Profile, chain: &[X509], at: OffsetDateTime) -> Check {
-        let none = |reason: String| {
-            let mut c = match p.revocation {
-                RevocationPolicy::FailClosed => {
-                    Check::fail("revocation", format!("no revocation answer: {reason}"))
-                }
-                _ => Check::skipped(
-                    "revocation",
-                    format!("no revocation answer ({reason}); accepted: revocation = fail_open"),
-                ),
-            };
-            c.source = Some(RevocationSource::None);
-            c
+            )
         };
-        if p.revocation == RevocationPolicy::Off {
-            let mut c = Check::skipped("revocation", "revocation checking is off in this profile");
-            c.source = Some(RevocationSource::None);
-            return c;
+        // Revocation follows the profile's rules, which ran unless the input was unreadable.
+        if a.identity.is_some() {
+            a.checks.push(revocation);
         }
-        let (leaf, issuer) = (&chain[0], &chain[1]);
-        let mut unavailable = Vec::new();
-        match p.ocsp.iter().find(|r| same_ca(&r.issuer, issuer)) {
-            Some(responder) => {
-                let q = OcspQuery {
-                    responder,
-                    leaf,
-                    issuer,
-                    at,
-                    timeout: p.timeout,
-                    skew: p.skew,
-                };
-                match ocsp::check(&self.http, &self.ocsp_cache, &q).await {
-                    RevStatus::Unavailable(why) => unavailable.push(why),
-                    other => return status_check(other),
-                }
+        finish(&p, at, a.summaries, a.checks, a.identity)
+    }
+
+    /// The profile, and the supplied intermediates the cache holds decoded.
+    fn begin(
+        &self,
+        profile: &str,
+        intermediates_der: &[Vec<u8>],
+    ) -> Result<(Arc<Profile>, Vec<Supplied>), PkiError> {
+        let p = self.profile(profile)?;
+        let supplied = intermediates_der
+            .iter()
+            .map(|der| match self.certs.get(der) {
+                Some(c) => Supplied::Decoded(c),
+                None => Supplied::Der(der.clone()),
+            })
+            .collect();
+        Ok((p, supplied))
+    }
+
+    /// Only CA certificates that chained to an anchor are kept decoded: single-use leaves and
+    /// whatever else a client sends never fill the cache.
+    fn keep_cas(&self, a: &Assessed, intermediates_der: &[Vec<u8>]) {
+        if !a.trusted {
+            return;
+        }
+        for c in a.chain.iter().skip(1) {
+            if intermediates_der.iter().any(|d| d.as_slice() == c.der()) {
+                self.certs.put(c);
             }
-            None => unavailable.push("no OCSP responder is configured for this issuer".into()),
         }
-        if !p.crl.is_empty() {
-            let limits = crl::Limits {
-                at,
-                timeout: p.timeout,
-                skew: p.skew,
-            };
-            let st = crl::check(&self.http, &self.crl_cache, &p.crl, leaf, issuer, &limits).await;
-            match st {
-                RevStatus::Unavailable(why) => unavailable.push(why),
-                other => return status_check(other),
-            }
-        }
-        none(unavailable.join("; "))
+    }
+
+    fn profile(&self, name: &str) -> Result<Arc<Profile>, PkiError> {
+        self.profiles
+            .get(name)
+            .cloned()
+            .ok_or_else(|| PkiError::UnknownProfile(name.to_string()))
     }
 }
 
-fn status_check(st: RevStatus) -> Check {
-    match st {
-        RevStatus::Good {
-            source,
-            this_update,
-            next_update,
-        } => {
-            let mut c = Check::pass("revocation", "not revoked");
-            c.source = Some(source);
-            c.this_update = Some(rfc3339(this_update));
-            c.next_update = next_update.map(rfc3339);
-            c
-        }
-        RevStatus::Revoked { source, detail } => {
-            let mut c = Check::fail("revocation", detail);
-            c.source = Some(source);
-            c
-        }
-        RevStatus::Unknown => {
-            let mut c = Check::fail(
-                "revocation",
-                "the OCSP responder does not know this certificate",
-            );
-            c.source = Some(RevocationSource::Ocsp);
-            c
-        }
-        RevStatus::Invalid(why) => {
-            let mut c = Check::fail("revocation", why);
-            c.source = Some(RevocationSource::None);
-            c
-        }
-        RevStatus::Unavailable(why) => Check::fail("revocation", why),
-    }
-}
-
-/// Same CA: same subject name and same public key (a re-issued CA certificate still matches).
-fn same_ca(a: &X509Ref, b: &X509Ref) -> bool {
-    let names = a
-        .subject_name()
-        .try_cmp(b.subject_name())
-        .is_ok_and(|o| o.is_eq());
-    let keys = match (a.public_key(), b.public_key()) {
-        (Ok(x), Ok(y)) => x.public_eq(&y),
-        _ => false,
-    };
-    names && keys
-}
-
-/// The anchor's name is filled in once the chain has been parsed for the report.
-fn anchor_pass() -> Check {
-    Check::pass("anchor", "chains to a configured anchor")
-}
-
-fn push_path_failure(list: &mut Vec<Check>, o: &path::PathOutcome) {
-    let (err, depth) = o.error.unwrap_or((openssl::x509::X509VerifyResult::OK, 0));
-    let why = format!("{} (at depth {depth})", err.error_string());
-    if err.as_raw() == path::SIGNATURE_FAILURE {
-        list.push(Check::fail("anchor", "the path does not verify"));
-        list.push(Check::fail("signature", why));
+/// The verdict from the checks: valid when none failed.
+fn finish(
+    p: &Profile,
+    at: SystemTime,
+    chain: Vec<CertSummary>,
+    checks: Vec<Check>,
+    identity: Option<CertIdentity>,
+) -> Validation {
+    let verdict = if checks.iter().any(|c| c.result == CheckResult::Fail) {
+        Verdict::Invalid
     } else {
-        list.push(Check::fail("anchor", why));
-        list.push(Check::skipped(
-            "signature",
-            "not every signature could be checked",
-        ));
+        Verdict::Valid
+    };
+    Validation {
+        verdict,
+        report: ValidationReport {
+            schema_version: SCHEMA_VERSION,
+            profile: p.name.clone(),
+            validated_at: rfc3339(to_offset(at)),
+            verdict,
+            chain,
+            checks,
+        },
+        identity,
     }
 }
 
@@ -396,9 +300,13 @@ fn push_path_failure(list: &mut Vec<Check>, o: &path::PathOutcome) {
 mod tests {
     /// Rocket handlers and spawned tasks need a `Send` future: fail the build if it is not.
     #[allow(dead_code)]
-    fn validate_future_is_send(store: &super::TrustStore) {
+    fn validate_future_is_send(store: &super::TrustStore, leaf: &super::DecodedCert) {
         fn is_send<T: Send>(_: &T) {}
         let f = store.validate("p", &[], &[], std::time::SystemTime::now());
         is_send(&f);
+        is_send(&store.validate_cert("p", leaf, &[], std::time::SystemTime::now()));
+        if let Ok(a) = store.assess_now("p", leaf, &[], std::time::SystemTime::now()) {
+            is_send(&store.finish_validation(a));
+        }
     }
 }

@@ -218,7 +218,9 @@ pub fn page_status(error: &FlowError) -> (Status, &'static str) {
         FlowError::Store(StoreError::Full | StoreError::Unavailable(_)) => {
             (Status::ServiceUnavailable, "error_unavailable")
         }
-        FlowError::Token(_) | FlowError::Corrupt => (Status::InternalServerError, "error_internal"),
+        FlowError::Token(_) | FlowError::Cpu(_) | FlowError::Corrupt => {
+            (Status::InternalServerError, "error_internal")
+        }
     }
 }
 

@@ -25,6 +25,8 @@ use crate::harness::{Options, TestApp};
 use crate::pki::gen::Issued;
 use crate::pki::responder::{index_line, Responder};
 
+mod chain;
+
 /// One card PKI per test run (the emulator writes it on first use).
 pub fn card_pki() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -36,13 +38,19 @@ pub fn card_pki() -> &'static Path {
 }
 
 /// `[means.card]` and its two trust profiles over the card PKI in `dir`; `ocsp`: the
-/// designated responder for the citizen CA (else revocation is off).
+/// designated responder for the citizen CA, asked about the leaf only (else revocation is off).
 pub fn card_toml(dir: &Path, connector: &str, ocsp: Option<&str>) -> String {
     let d = dir.display();
     let revocation = match ocsp {
-        Some(url) => format!("revocation = \"fail_closed\"\nocsp = [{{ issuer = \"{d}/citizen-ca.pem\", url = \"{url}\" }}]"),
+        Some(url) => format!("revocation = \"fail_closed\"\nrevocation_scope = \"leaf\"\nocsp = [{{ issuer = \"{d}/citizen-ca.pem\", url = \"{url}\" }}]"),
         None => "revocation = \"off\"".to_string(),
     };
+    card_toml_with(dir, connector, &revocation)
+}
+
+/// [`card_toml`] with `revocation` as the revocation keys of `beid_auth`.
+fn card_toml_with(dir: &Path, connector: &str, revocation: &str) -> String {
+    let d = dir.display();
     format!(
         r#"
 [means.card]

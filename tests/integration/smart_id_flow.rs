@@ -13,6 +13,7 @@ use crate::smart_id::simulator;
 
 mod demo;
 mod logs;
+mod revocation;
 mod store_outage;
 
 const OK: &str = "40504040001"; // PNOEE: OK, "OK TESTNUMBER", born 1905-04-04, 6144-bit key

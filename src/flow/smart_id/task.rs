@@ -119,17 +119,22 @@ impl Job {
             }
         };
         let now = SystemTime::now();
-        let verified = match conclude(&pending, &done, now) {
-            Ok(v) => v,
-            Err(r) => return Some(Err(r.failure())),
+        // The signature check and the path validation are CPU work: one job off the async
+        // workers; only revocation (network) follows here.
+        let (trust, profile) = (inner.trust.clone(), inner.settings.trust_profile.clone());
+        let pending = pending.clone();
+        let job = move || {
+            let verified = conclude(&pending, &done, now)?;
+            let assessed = trust.assess_now(&profile, &verified.cert, &verified.intermediates, now);
+            Ok::<_, crate::means::smart_id::Rejected>((verified, assessed))
         };
-        let profile = &inner.settings.trust_profile;
-        let checked = inner
-            .trust
-            .validate(profile, &verified.cert_der, &verified.intermediates, now)
-            .await;
-        let validation = match checked {
-            Ok(v) => v,
+        let (verified, assessed) = match crate::cpu::run(job).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(r)) => return Some(Err(r.failure())),
+            Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
+        };
+        let validation = match assessed {
+            Ok(a) => inner.trust.finish_validation(a).await,
             Err(e) => return Some(Err(failed(false, "smart_id.failed", &e.to_string()))),
         };
         if !validation.is_valid() {

@@ -22,6 +22,7 @@ use super::files::{AddressFile, IdentityFile, TlvError};
 use super::token::{unb64, FieldError, WebEidToken};
 use crate::attributes::Identity;
 use crate::der::element_len;
+use crate::pki::DecodedCert;
 
 const MAX_CERT: usize = 8 * 1024;
 const MAX_SIG: usize = 1024;
@@ -70,12 +71,12 @@ pub struct CertSubject {
 #[derive(Clone)]
 pub struct VerifiedCard {
     pub algorithm: String,
-    /// DER of the authentication certificate (validate with the `beid_auth` profile).
-    pub auth_certificate: Vec<u8>,
+    /// The authentication certificate, decoded (validate with the `beid_auth` profile).
+    pub auth_certificate: DecodedCert,
     /// DER of the issuing CA from the token, an intermediate for path building.
     pub ca_certificate: Option<Vec<u8>>,
-    /// DER of the RRN certificate (validate with the `beid_rrn` profile).
-    pub rrn_certificate: Option<Vec<u8>>,
+    /// The RRN certificate, decoded (validate with the `beid_rrn` profile).
+    pub rrn_certificate: Option<DecodedCert>,
     pub subject: CertSubject,
     pub identity: Option<IdentityFile>,
     pub address: Option<AddressFile>,
@@ -178,19 +179,21 @@ pub fn verify_token(
         &token.unverified_certificate,
         MAX_CERT,
     )?;
-    let cert = X509::from_der(&cert_der).map_err(|_| E::Certificate("authentication"))?;
+    // Decoded once here; path validation takes this object as it is.
+    let cert = DecodedCert::from_der(&cert_der).map_err(|_| E::Certificate("authentication"))?;
     let key = cert
+        .x509()
         .public_key()
         .map_err(|_| E::Certificate("authentication"))?;
     let signature = unb64("signature", &token.signature, MAX_SIG)?;
     let signed = web_eid_signed_data(md, expected_origin, &STANDARD.encode(challenge));
     verify_web_eid(&key, scheme, md, &signed, &signature)
         .map_err(|e| retag(e, &token.algorithm))?;
-    let subject = cert_subject(&cert)?;
+    let subject = cert_subject(cert.x509())?;
 
     let mut verified = VerifiedCard {
         algorithm: token.algorithm.clone(),
-        auth_certificate: cert_der,
+        auth_certificate: cert,
         ca_certificate: None,
         rrn_certificate: None,
         subject,
@@ -202,12 +205,15 @@ pub fn verify_token(
     };
     if let Some(ca) = &beid.ca_certificate {
         let der = unb64("caCertificate", ca, MAX_CERT)?;
-        X509::from_der(&der).map_err(|_| E::Certificate("CA"))?;
+        // Only its shape here: path validation decodes it (or finds it decoded in its cache).
+        x509_parser::parse_x509_certificate(&der).map_err(|_| E::Certificate("CA"))?;
         verified.ca_certificate = Some(der);
     }
     let rrn_der = unb64("rrnCertificate", &beid.rrn_certificate, MAX_CERT)?;
-    let rrn_key = X509::from_der(&rrn_der)
-        .and_then(|c| c.public_key())
+    let rrn_cert = DecodedCert::from_der(&rrn_der).map_err(|_| E::Certificate("RRN"))?;
+    let rrn_key = rrn_cert
+        .x509()
+        .public_key()
         .map_err(|_| E::Certificate("RRN"))?;
     let identity_raw = unb64("identity", &beid.identity, MAX_FILE)?;
     let identity_sig = unb64("identitySignature", &beid.identity_signature, MAX_SIG)?;
@@ -236,7 +242,7 @@ pub fn verify_token(
     if identity.national_number != verified.subject.national_number {
         return Err(E::NationalNumberMismatch);
     }
-    verified.rrn_certificate = Some(rrn_der);
+    verified.rrn_certificate = Some(rrn_cert);
     verified.identity = Some(identity);
     verified.address = Some(address);
     Ok(verified)

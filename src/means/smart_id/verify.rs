@@ -1,7 +1,7 @@
 //! Pure verification of a COMPLETE + OK session (RP API v2 §2.3.13.3, reference §4): the
 //! signature over the hash WE sent, the algorithm, the level in JSON and in the policies, the
 //! authentication key usage, and the identity. Chain, revocation and trust anchors are the `pki`
-//! module's job with the `smart_id` profile: hand it [`VerifiedSmartId::cert_der`].
+//! module's job with the `smart_id` profile: hand it [`VerifiedSmartId::cert`], decoded once.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +17,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::client::{AuthTarget, PendingAuthentication};
 use super::outcome::{CompletedSession, EndResult, Failure, FailureKind};
+use crate::pki::DecodedCert;
 
 /// Smart-ID account level; `Advanced` < `Qualified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -93,8 +94,8 @@ pub enum VerifyError {
 /// A verified Smart-ID authentication, before chain validation.
 #[derive(Clone)]
 pub struct VerifiedSmartId {
-    /// The end-entity certificate (DER), for `pki` validation with the `smart_id` profile.
-    pub cert_der: Vec<u8>,
+    /// The end-entity certificate, decoded, for `pki` validation with the `smart_id` profile.
+    pub cert: DecodedCert,
     /// v2 returns the leaf only; the issuing CAs come from configuration. Always empty for v2.
     pub intermediates: Vec<Vec<u8>>,
     /// e.g. `PNOEE-40504040001-MOCK-Q`; for `document/` re-authentication.
@@ -184,8 +185,10 @@ fn verify_ok(
     if algorithm != hash.hash_type().signature_algorithm() {
         return Err(VerifyError::Algorithm(algorithm.chars().take(40).collect()));
     }
+    // Decoded once here; path validation takes this object as it is.
+    let decoded = DecodedCert::from_der(&cert_der).map_err(|_| VerifyError::Certificate)?;
     verify_signature(
-        &cert_der,
+        decoded.x509(),
         &hash.hash_type().digest_info(hash.digest()),
         &sig,
     )?;
@@ -230,7 +233,7 @@ fn verify_ok(
     fields.insert("document_number".into(), document_number.clone());
     fields.insert("certificate_level".into(), level.as_str().into());
     Ok(VerifiedSmartId {
-        cert_der,
+        cert: decoded,
         intermediates: Vec::new(),
         document_number,
         level,
@@ -250,8 +253,11 @@ fn decode(v: &Option<String>, what: &'static str) -> Result<Vec<u8>, VerifyError
 /// RSASSA-PKCS1-v1_5: the signature must open to exactly `DigestInfo(hashType) || hash`.
 /// OpenSSL with PKCS#1 padding and no digest set compares the recovered block byte for byte
 /// (the "NONEwithRSA" check of SK's Java client); it handles keys up to 16384 bits.
-fn verify_signature(cert_der: &[u8], digest_info: &[u8], sig: &[u8]) -> Result<(), VerifyError> {
-    let cert = openssl::x509::X509::from_der(cert_der).map_err(|_| VerifyError::Certificate)?;
+fn verify_signature(
+    cert: &openssl::x509::X509,
+    digest_info: &[u8],
+    sig: &[u8],
+) -> Result<(), VerifyError> {
     let key = cert.public_key().map_err(|_| VerifyError::Key)?;
     let rsa = key.rsa().map_err(|_| VerifyError::Key)?;
     let bits = rsa.n().num_bits() as u32;

@@ -28,6 +28,8 @@ fn exit_codes_and_report() {
         "int.crl",
         &make_crl(&w.rsa_int, &[&w.revoked.cert], 7),
     );
+    // The root's CRL answers for the issuing CA (revocation covers the whole path).
+    let root_crl = write_crl(dir.path(), "root.crl", &make_crl(&w.rsa_root, &[], 7));
     // Relative paths resolve against the configuration file's directory.
     std::fs::copy(w.path("rsa_root.pem"), dir.path().join("root.pem")).unwrap();
     let cfg = dir.path().join("config.toml");
@@ -35,8 +37,9 @@ fn exit_codes_and_report() {
         &cfg,
         format!(
             "mode = \"demo\"\n[trust.beid_auth]\nanchors = [\"root.pem\"]\n\
-             crl = [\"{}\"]\nrequire_key_usage = [\"digitalSignature\"]\n",
-            crl.file_name().unwrap().to_str().unwrap()
+             crl = [\"{}\", \"{}\"]\nrequire_key_usage = [\"digitalSignature\"]\n",
+            crl.file_name().unwrap().to_str().unwrap(),
+            root_crl.file_name().unwrap().to_str().unwrap()
         ),
     )
     .unwrap();

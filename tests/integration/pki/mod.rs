@@ -1,6 +1,7 @@
 //! Tests of `auth_eid::pki` against a test PKI generated at test time and a real
 //! `openssl ocsp` responder.
 
+mod chain;
 mod cli;
 mod config;
 mod crl;
@@ -12,7 +13,7 @@ mod world;
 
 use std::time::SystemTime;
 
-use auth_eid::pki::{Check, CheckResult, TrustStore, Validation};
+use auth_eid::pki::{Check, CheckResult, RevocationSource, TrustStore, Validation, Verdict};
 
 /// The named check of a report; panics (test failure) when it is missing.
 pub fn check<'a>(v: &'a Validation, name: &str) -> &'a Check {
@@ -21,6 +22,14 @@ pub fn check<'a>(v: &'a Validation, name: &str) -> &'a Check {
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no `{name}` check in {:#?}", v.report))
+}
+
+/// `v` is invalid because `source` said revoked; the revocation reason contains `part`.
+pub fn refused_by(v: &Validation, source: RevocationSource, part: &str) {
+    assert_eq!(v.verdict, Verdict::Invalid, "{:#?}", v.report);
+    let c = check(v, "revocation");
+    assert_eq!((c.result, c.source), (CheckResult::Fail, Some(source)));
+    assert!(c.reason.contains(part), "{}", c.reason);
 }
 
 pub fn result(v: &Validation, name: &str) -> CheckResult {

@@ -310,7 +310,7 @@ async fn urls_inside_certificates_are_never_contacted() {
         Some(1),
     );
     let s = store(&format!(
-        "[trust.t]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\n\
+        "[trust.t]\nanchors = [\"{}\"]\nintermediates = [\"{}\"]\nrevocation_scope = \"leaf\"\n\
          ocsp = [{{ issuer = \"{}\", url = \"{}\" }}]\n",
         w.path("rsa_root.pem"),
         w.path("rsa_int.pem"),

@@ -59,6 +59,22 @@ impl Responder {
         signer: &Issued,
         ndays: Option<u32>,
     ) -> Responder {
+        Responder::start_on(dir, index, ca, signer, ndays, &mut free_port)
+    }
+
+    /// [`Responder::start`] on `port` (a URL written into a certificate before it runs).
+    pub fn start_at(dir: &Path, index: &str, ca: &Issued, signer: &Issued, port: u16) -> Responder {
+        Responder::start_on(dir, index, ca, signer, Some(1), &mut || port)
+    }
+
+    fn start_on(
+        dir: &Path,
+        index: &str,
+        ca: &Issued,
+        signer: &Issued,
+        ndays: Option<u32>,
+        next_port: &mut dyn FnMut() -> u16,
+    ) -> Responder {
         let tag = format!("{}", rand_tag());
         let idx = dir.join(format!("index-{tag}.txt"));
         std::fs::write(&idx, index).unwrap();
@@ -69,7 +85,7 @@ impl Responder {
         let rk = dir.join(format!("rkey-{tag}.key"));
         std::fs::write(&rk, signer.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
         for _ in 0..5 {
-            let port = free_port();
+            let port = next_port();
             let mut cmd = Command::new("openssl");
             cmd.arg("ocsp")
                 .arg("-index")

@@ -49,9 +49,9 @@ async fn every_result_fault_is_rejected() {
     // An untrusted CA passes the pure checks; the chain check (pki) refuses it.
     s.add_fault(&json!({"fault": "untrusted_ca"})).unwrap();
     let v = login(&c, id).await.unwrap();
-    assert!(!chains(&s, &v.cert_der));
+    assert!(!chains(&s, v.cert.der()));
     let v = login(&c, id).await.unwrap();
-    assert!(chains(&s, &v.cert_der));
+    assert!(chains(&s, v.cert.der()));
     s.shutdown().await;
 }
 

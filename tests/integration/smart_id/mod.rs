@@ -108,9 +108,9 @@ async fn ok_end_to_end_with_a_6144_bit_key() {
     assert_eq!(f["date_of_birth"], "1905-04-04");
     assert_eq!(f["document_number"], "PNOEE-40504040001-DEMO-Q");
     assert_eq!(v.level, CertificateLevel::Qualified);
-    let key = X509::from_der(&v.cert_der).unwrap().public_key().unwrap();
+    let key = X509::from_der(v.cert.der()).unwrap().public_key().unwrap();
     assert_eq!(key.bits(), 6144);
-    assert!(chains(&s, &v.cert_der));
+    assert!(chains(&s, v.cert.der()));
     // The code on our page equals the one computed from the hash the service received (D.6 46).
     let seen = last_verification_code(&s).await;
     assert_eq!(seen, r.hash.verification_code());
@@ -149,7 +149,7 @@ async fn other_ok_accounts_hash_types_and_dates_of_birth() {
         let f = v.fields();
         assert_eq!(f["national_identity_number"], id);
         assert_eq!(f.get("date_of_birth").map(String::as_str), dob, "{id}");
-        assert!(chains(&s, &v.cert_der));
+        assert!(chains(&s, v.cert.der()));
     }
     s.shutdown().await;
 }
