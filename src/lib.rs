@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod attributes;
+pub mod check_cert;
 pub mod cli;
 pub mod config;
 pub mod connector;
@@ -16,6 +17,7 @@ pub mod flow;
 pub mod ids;
 pub mod means;
 pub mod pki;
+pub mod setting_error;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;

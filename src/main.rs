@@ -30,7 +30,7 @@ enum Command {
     Demo(cli::DemoArgs),
     /// Validate a certificate against a trust profile and print the report as JSON.
     /// Exit 0 valid, 1 invalid, 2 usage or configuration error.
-    CheckCert(auth_eid::pki::cli::CheckCertArgs),
+    CheckCert(auth_eid::check_cert::CheckCertArgs),
     /// The citizen's local card agent (loopback only, allow-listed web origins).
     Connector(auth_eid::connector::ConnectorArgs),
     /// Simulators for tests and demos.
@@ -59,6 +59,6 @@ fn main() -> ExitCode {
             SimulateWhat::Card(args) => auth_eid::simulate::card::run(args),
             SimulateWhat::SmartId(args) => auth_eid::simulate::smart_id::run(args),
         },
-        Command::CheckCert(args) => auth_eid::pki::cli::check_cert(args),
+        Command::CheckCert(args) => auth_eid::check_cert::check_cert(args),
     }
 }

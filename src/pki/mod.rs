@@ -9,7 +9,6 @@ mod assess;
 mod cert;
 mod certcache;
 mod checks;
-pub mod cli;
 pub mod config;
 mod crl;
 mod http;
@@ -28,6 +27,7 @@ pub use config::{
     OcspResponderConfig, OneOrAll, RevocationPolicy, RevocationScope, TrustProfileConfig,
 };
 pub use identity::{identity_from_der, CertIdentity, IdentityError};
+pub use profile::{SIMULATOR_ORG, TEST_PKI_ORG};
 pub use report::{
     CertSummary, Check, CheckResult, RevocationSource, ValidationReport, Verdict, SCHEMA_VERSION,
 };

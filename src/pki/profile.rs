@@ -13,7 +13,7 @@ use super::config::{
     eku_oid, is_dotted_oid, KeyUsageBit, OneOrAll, RevocationPolicy, RevocationScope,
     TrustProfileConfig,
 };
-use crate::config::ConfigError;
+use crate::setting_error::ConfigError;
 
 /// Where a CRL comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,6 +97,12 @@ fn is_ca(cert: &X509) -> bool {
         .is_some_and(|der| x509_parser::parse_x509_certificate(&der).is_ok_and(|(_, c)| c.is_ca()))
 }
 
+/// The organisation name of the card test PKI's certificates (`simulate card`). Ours, so a
+/// production configuration can refuse it as an anchor; the simulator takes it from here.
+pub const TEST_PKI_ORG: &str = "auth-eid test PKI";
+/// The organisation name of the Smart-ID simulator's certificates (`simulate smart-id`).
+pub const SIMULATOR_ORG: &str = "auth-eid simulator";
+
 /// Subjects of well-known test hierarchies, and of this project's own simulators (their
 /// organisation names, and the "(not for production)" mark in their CNs): refused in production
 /// even when the profile forgot `demo = true` (threat T29). The simulators make new keys at
@@ -114,10 +120,9 @@ fn looks_like_test_anchor(cert: &X509) -> bool {
             || cn.contains("DEMO")
             || cn.contains("(not for production)")
     });
-    let our_org = texts(Nid::ORGANIZATIONNAME).iter().any(|o| {
-        o == crate::simulate::card::pki::TEST_ORG
-            || o == crate::simulate::smart_id::pki::SIMULATOR_ORG
-    });
+    let our_org = texts(Nid::ORGANIZATIONNAME)
+        .iter()
+        .any(|o| o == TEST_PKI_ORG || o == SIMULATOR_ORG);
     test_cn || our_org
 }
 

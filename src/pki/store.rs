@@ -18,7 +18,7 @@ use super::report::{
     rfc3339, to_offset, CertSummary, Check, CheckResult, ValidationReport, Verdict, SCHEMA_VERSION,
 };
 use super::revoke;
-use crate::config::ConfigError;
+use crate::setting_error::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {

@@ -25,7 +25,7 @@ use openssl::x509::{X509Extension, X509Name, X509};
 use super::emulator::Profile;
 
 /// Organisation name on every CA and RRN certificate of this PKI.
-pub const TEST_ORG: &str = "auth-eid test PKI";
+pub use crate::pki::TEST_PKI_ORG as TEST_ORG;
 
 /// What the state directory holds (PEM certificates, PKCS#8 PEM keys with mode 0600).
 pub const FILES: &[(&str, &str)] = &[

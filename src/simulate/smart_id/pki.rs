@@ -215,7 +215,7 @@ fn ec_key(curve: Nid) -> Result<PKey<Private>, ErrorStack> {
 }
 
 /// The organisation of every certificate the simulator makes (production refuses it as an anchor).
-pub const SIMULATOR_ORG: &str = "auth-eid simulator";
+pub use crate::pki::SIMULATOR_ORG;
 
 fn cn(name: &str) -> Result<X509Name, ErrorStack> {
     let mut n = X509NameBuilder::new()?;

@@ -11,8 +11,8 @@ use openssl::x509::X509;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{TrustProfileConfig, TrustStore, Verdict};
 use crate::config::{self, Mode};
+use crate::pki::{TrustProfileConfig, TrustStore, Verdict};
 
 #[derive(clap::Args, Debug)]
 pub struct CheckCertArgs {
