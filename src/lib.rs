@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod demo;
 pub mod demo_keys;
 pub mod flow;
+pub mod fuzzing;
 pub mod ids;
 pub mod means;
 pub mod pki;
