@@ -14,6 +14,7 @@ pub mod demo;
 pub mod demo_keys;
 pub mod der;
 pub mod flow;
+pub mod fuzzing;
 pub mod ids;
 pub mod means;
 pub mod pki;

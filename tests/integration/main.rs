@@ -9,6 +9,7 @@ mod card_flow;
 mod contract;
 mod delivery;
 mod flow_pages;
+mod fuzz_corpus;
 mod hardening;
 mod idcontact_doc;
 mod logs;

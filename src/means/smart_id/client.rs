@@ -194,12 +194,7 @@ impl SmartIdClient {
         let wait = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(5);
         let (status, bytes) = self.exchange(Method::GET, &path, None, wait).await?;
         check_status(status, SmartIdError::SessionNotFound)?;
-        let dto: wire::SessionStatus = parse(&bytes)?;
-        match dto.state.as_deref() {
-            Some("RUNNING") => Ok(SessionStatus::Running),
-            Some("COMPLETE") => Ok(SessionStatus::Complete(completed(dto)?)),
-            _ => Err(SmartIdError::BrokenResponse("unknown state".into())),
-        }
+        parse_session_status(&bytes)
     }
 
     async fn exchange(
@@ -259,6 +254,16 @@ impl SmartIdClient {
         tokio::time::timeout(timeout, work)
             .await
             .map_err(|_| SmartIdError::Timeout)?
+    }
+}
+
+/// The body of a `200` answer to `GET session/{id}` (also the fuzzing entry point's way in).
+pub fn parse_session_status(bytes: &[u8]) -> Result<SessionStatus, SmartIdError> {
+    let dto: wire::SessionStatus = parse(bytes)?;
+    match dto.state.as_deref() {
+        Some("RUNNING") => Ok(SessionStatus::Running),
+        Some("COMPLETE") => Ok(SessionStatus::Complete(completed(dto)?)),
+        _ => Err(SmartIdError::BrokenResponse("unknown state".into())),
     }
 }
 

@@ -6,7 +6,7 @@ pub mod accounts;
 mod der;
 pub mod faults;
 pub mod pki;
-mod results;
+pub(crate) mod results;
 mod server;
 mod validate;
 
