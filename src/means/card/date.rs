@@ -118,7 +118,11 @@ impl CardDate {
         if d.len() != 2 || m.len() != 2 || y.len() != 4 {
             return Err(bad());
         }
-        let num = |s: &str| s.parse::<u16>().map_err(|_| bad());
+        // Digits only: Rust's integer parsing would also take a sign (`+1.+2.2020`).
+        let num = |s: &str| match s.bytes().all(|b| b.is_ascii_digit()) {
+            true => s.parse::<u16>().map_err(|_| bad()),
+            false => Err(bad()),
+        };
         let (d, m, y) = (num(d)?, num(m)?, num(y)?);
         CardDate::new(y, Some(m as u8), Some(d as u8)).map_err(|_| bad())
     }
@@ -208,7 +212,15 @@ mod tests {
             CardDate::parse_numeric("01.02.2030").unwrap().to_iso(),
             "2030-02-01"
         );
-        for bad in ["1.2.2030", "32.01.2030", "01-02-2030", "aa.bb.cccc", ""] {
+        for bad in [
+            "1.2.2030",
+            "32.01.2030",
+            "01-02-2030",
+            "aa.bb.cccc",
+            "",
+            "+1.+2.2020",
+            "01.02.+030",
+        ] {
             assert!(CardDate::parse_numeric(bad).is_err(), "{bad}");
         }
     }
