@@ -67,17 +67,27 @@ impl Courier {
     }
 
     /// Whether results are tried at once, before the browser is redirected.
-    pub fn tries_first(&self) -> bool {
+    fn tries_first(&self) -> bool {
         !self.settings.first_attempt_wait.is_zero()
     }
 
-    /// When the worker may first claim an entry written at `now`: after the lease of the first
-    /// attempt (if this instance dies meanwhile, another sends it then), or at once.
-    pub fn first_due(&self, now: Millis) -> Millis {
-        if self.tries_first() {
+    /// The outbox entry for result `body` of entry `id` (the flow id), made at `now`. The
+    /// worker may first claim it after the lease of the first attempt (if this instance dies
+    /// meanwhile, another sends it then), or at once when there is no first attempt; it is
+    /// given up after the retry window.
+    pub fn entry(&self, id: String, url: String, body: String, now: Millis) -> OutboxEntry {
+        let due_at = if self.tries_first() {
             now + self.lease().as_millis() as u64
         } else {
             now
+        };
+        OutboxEntry {
+            id,
+            url,
+            body,
+            attempts: 0,
+            due_at,
+            give_up_at: now + self.settings.retry_for.as_millis() as u64,
         }
     }
 

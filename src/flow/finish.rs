@@ -4,7 +4,7 @@
 use crate::attributes::{AttributeTag, Identity};
 use crate::ids::{FlowId, SessionId};
 use crate::means::MeansId;
-use crate::store::{now_millis, OutboxEntry};
+use crate::store::now_millis;
 use crate::token::{Outcome, ResultToken};
 
 use super::{encode, BrowserProof, FlowError, FlowRecord, FlowService, FlowState};
@@ -108,7 +108,10 @@ impl FlowService {
         finished.report = report;
         let (deliver, location) = match &record.attr_url {
             Some(url) => (
-                Some(self.outbox_entry(id, url, token, now)),
+                Some(
+                    self.courier
+                        .entry(id.to_string(), url.clone(), token.into_string(), now),
+                ),
                 record.continuation.clone(),
             ),
             None => (None, redirect_with_result(&record.continuation, &token)),
@@ -186,17 +189,6 @@ impl FlowService {
             self.internal_url.base(),
             sid
         ))
-    }
-
-    fn outbox_entry(&self, id: &FlowId, url: &str, token: ResultToken, now: u64) -> OutboxEntry {
-        OutboxEntry {
-            id: id.to_string(),
-            url: url.to_string(),
-            body: token.into_string(),
-            attempts: 0,
-            due_at: self.courier.first_due(now),
-            give_up_at: now + self.delivery.retry_for.as_millis() as u64,
-        }
     }
 }
 

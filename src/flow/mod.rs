@@ -16,7 +16,7 @@ pub use record::{Binding, FlowRecord, FlowState};
 pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
 
 use crate::attributes::AttributeTag;
-use crate::config::{Config, DeliverySettings, FlowSettings};
+use crate::config::{Config, FlowSettings};
 use crate::contract::{self, ContractError};
 use crate::delivery::Courier;
 use crate::ids::{random_token, FlowId};
@@ -86,7 +86,6 @@ pub struct FlowService {
     issuer: Arc<TokenIssuer>,
     catalog: MeansCatalog,
     settings: FlowSettings,
-    delivery: DeliverySettings,
     public_url: HttpUrl,
     internal_url: HttpUrl,
     continuations: AllowList,
@@ -105,7 +104,6 @@ impl FlowService {
             issuer: Arc::new(TokenIssuer::new(&config.signing, &config.encryption)?),
             catalog: config.means_catalog(),
             settings: config.flow.clone(),
-            delivery: config.delivery.clone(),
             public_url: config.public_url.clone(),
             internal_url: config.internal_url.clone(),
             continuations: config.allow_continuation.clone(),

@@ -84,16 +84,19 @@ pub async fn start_authentication(
     flows: &State<Arc<FlowService>>,
     span: RequestSpan,
 ) -> Result<Json<StartAuthResponse>, ApiError> {
-    let bytes = start_body(content_type, body).await.inspect_err(|e| {
-        // The body's contents are refused unseen; the flow service logs the other refusals.
-        tracing::warn!(
-            code = e.code,
-            status = e.status.code,
-            "start_authentication refused"
-        );
-    })?;
-    let client_url = flows.start(&bytes).instrument(span.0).await?;
-    Ok(Json(StartAuthResponse { client_url }))
+    let answer = async {
+        let bytes = start_body(content_type, body).await.inspect_err(|e| {
+            // Refused unseen; the flow service logs the refusals of what it reads.
+            tracing::warn!(
+                code = e.code,
+                status = e.status.code,
+                "start_authentication refused"
+            );
+        })?;
+        let client_url = flows.start(&bytes).await?;
+        Ok(Json(StartAuthResponse { client_url }))
+    };
+    answer.instrument(span.0).await
 }
 
 /// The JSON body of a start request, at most [`START_BODY_LIMIT`] bytes.
