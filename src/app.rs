@@ -174,7 +174,38 @@ pub fn build_with_store(
         None => rocket,
     };
     let rocket = if config.smart_id.enabled {
-        rocket.manage(crate::flow::SmartIdFlow::new(&config)?)
+        let smart_id = crate::flow::SmartIdFlow::new(&config)?;
+        let watcher = smart_id.clone();
+        let watcher_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+        let watcher_slot = watcher_task.clone();
+        // Renews this instance's waiting sessions and resumes those of stopped instances;
+        // when shutdown is asked it hands its own back at once (flow/smart_id/watch.rs), and
+        // the server waits for that before it exits.
+        rocket
+            .manage(smart_id)
+            .attach(AdHoc::on_liftoff("smart-id sessions", move |rocket| {
+                Box::pin(async move {
+                    let flows = rocket.state::<Arc<FlowService>>().cloned();
+                    if let Some(flows) = flows {
+                        let run = watcher.watch_sessions(flows, rocket.shutdown());
+                        *watcher_slot.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(tokio::spawn(run));
+                    }
+                })
+            }))
+            .attach(AdHoc::on_shutdown("smart-id hand back", move |_| {
+                Box::pin(async move {
+                    let task = watcher_task
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take();
+                    if let Some(task) = task {
+                        if tokio::time::timeout(grace + mercy, task).await.is_err() {
+                            tracing::warn!("smart-id sessions were not handed back in time");
+                        }
+                    }
+                })
+            }))
     } else {
         rocket
     };

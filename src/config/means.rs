@@ -39,6 +39,8 @@ pub struct SmartIdMeansSettings {
     pub display_text: String,
     pub poll_timeout: Duration,
     pub max_sessions: usize,
+    /// Lease of a waiting session to its instance (renewed at a third of it).
+    pub resume_after: Duration,
     pub attributes: BTreeMap<AttributeTag, String>,
 }
 
@@ -188,6 +190,14 @@ pub(super) fn smart_id(
         if raw.max_sessions == 0 {
             errors.push(ConfigError::key(k("max_sessions"), "must be at least 1"));
         }
+        // Below 3 s a busy instance could miss its own renewal (at a third of the lease);
+        // above 5 min a stopped instance's citizens would wait longer than anyone stays.
+        if !(3_000..=300_000).contains(&raw.resume_after_ms) {
+            errors.push(ConfigError::key(
+                k("resume_after_ms"),
+                "must be 3000 to 300000 (milliseconds)",
+            ));
+        }
     }
     let client = raw
         .enabled
@@ -207,6 +217,7 @@ pub(super) fn smart_id(
         display_text: raw.display_text.clone(),
         poll_timeout: Duration::from_millis(raw.poll_timeout_ms.clamp(1_000, 120_000)),
         max_sessions: raw.max_sessions,
+        resume_after: Duration::from_millis(raw.resume_after_ms),
         attributes,
     }
 }

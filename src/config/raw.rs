@@ -237,6 +237,9 @@ pub struct RawSmartIdMeans {
     pub poll_timeout_ms: u64,
     /// Most Smart-ID sessions polled at once (background tasks).
     pub max_sessions: usize,
+    /// How long a session waiting at SK stays leased to its instance without a renewal; after
+    /// that another instance resumes it.
+    pub resume_after_ms: u64,
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -261,6 +264,7 @@ impl Default for RawSmartIdMeans {
             request_timeout_ms: 40_000,
             poll_timeout_ms: 30_000,
             max_sessions: 1_000,
+            resume_after_ms: 15_000,
             attributes: BTreeMap::new(),
         }
     }

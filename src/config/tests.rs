@@ -289,3 +289,20 @@ fn reference_key_names_are_settings_in_the_environment() {
     let config = Config::from_figment(layered, Path::new(".")).unwrap();
     assert_eq!(config.key_names.signing, "signing_privkey");
 }
+
+#[test]
+fn smart_id_resume_lease_is_bounded() {
+    let errors_with = |lease: u64| {
+        let text = demo_text().replacen(
+            "[means.smart_id]\nenabled = false",
+            &format!("[means.smart_id]\nenabled = true\nresume_after_ms = {lease}"),
+            1,
+        );
+        let errors = load(&text).unwrap_err();
+        keys_of(&errors).contains(&"means.smart_id.resume_after_ms")
+    };
+    assert!(errors_with(2_999));
+    assert!(errors_with(300_001));
+    assert!(!errors_with(3_000));
+    assert!(!errors_with(15_000));
+}

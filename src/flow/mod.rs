@@ -21,7 +21,7 @@ use crate::contract::{self, ContractError};
 use crate::delivery::Courier;
 use crate::ids::{random_token, FlowId};
 use crate::means::{MeansCatalog, MeansId};
-use crate::store::{now_millis, FlowStore, StoreError, Versioned};
+use crate::store::{now_millis, FlowStore, Millis, StoreError, Versioned};
 use crate::token::{TokenError, TokenIssuer};
 use crate::urls::{AllowList, HttpUrl};
 
@@ -70,6 +70,7 @@ pub struct FlowView {
     pub csrf: String,
     /// Enabled means that can provide every requested attribute.
     pub able: Vec<MeansId>,
+    pub expires_at: Millis,
 }
 
 /// The result of opening `client_url`.
@@ -157,6 +158,7 @@ impl FlowService {
             state: record.state.clone(),
             csrf: binding.csrf.clone(),
             able: self.catalog.able(&record.attributes),
+            expires_at: record.expires_at,
         }
     }
 

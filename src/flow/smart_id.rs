@@ -9,6 +9,7 @@
 
 mod progress;
 mod task;
+mod watch;
 
 pub use progress::Progress;
 use progress::{is_ready, is_ready_with, stage_of, wait_view};
@@ -94,6 +95,7 @@ struct Inner {
     trust: Arc<TrustStore>,
     /// Background sessions running at once; when all are taken a new one fails "busy".
     slots: Arc<Semaphore>,
+    watcher: watch::Watcher,
 }
 
 impl SmartIdFlow {
@@ -107,6 +109,7 @@ impl SmartIdFlow {
             inner: Arc::new(Inner {
                 client: SmartIdClient::new(client_settings)?,
                 slots: Arc::new(Semaphore::new(settings.max_sessions.max(1))),
+                watcher: watch::Watcher::new(settings.resume_after),
                 settings,
                 trust: config.trust.clone(),
             }),
@@ -201,6 +204,12 @@ impl SmartIdFlow {
             vc: vc.clone(),
             session: None,
         };
+        // Announced first, so an instance that stops right after the move is still found.
+        let store = flows.store().as_ref();
+        self.inner
+            .watcher
+            .announce(store, id, view.expires_at)
+            .await?;
         // Only the request that moves ready -> started spawns the task.
         let moved = flows
             .set_progress(id, None, MeansId::SmartId, |current| {
@@ -212,6 +221,7 @@ impl SmartIdFlow {
             .await;
         match moved {
             Ok(()) => {
+                self.inner.watcher.hold(id, &vc, view.expires_at);
                 let job = task::Job {
                     sid: self.clone(),
                     flows: flows.clone(),
@@ -219,6 +229,7 @@ impl SmartIdFlow {
                     target,
                     hash,
                     vc,
+                    resume: None,
                 };
                 tokio::spawn(job.run());
                 Ok(Stage::Waiting(wait_view(view.csrf, &started)))

@@ -4,7 +4,8 @@
 //! compare-and-set on that version, so two instances (or two tabs) cannot both complete a flow.
 //! All times are Unix milliseconds chosen by the caller; every entry expires by itself.
 //! `memory` is the single-instance default; a Redis implementation shares state between
-//! instances.
+//! instances. Watches (leased ids of Smart-ID sessions waiting at SK) let another instance take
+//! over a session whose instance stopped.
 
 pub mod memory;
 pub mod redis;
@@ -83,6 +84,13 @@ impl std::fmt::Debug for OutboxEntry {
     }
 }
 
+/// A watched id and when its entry goes by itself (the flow's expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub id: FlowId,
+    pub give_up_at: Millis,
+}
+
 #[async_trait]
 pub trait FlowStore: Send + Sync + 'static {
     /// Stores a new flow at version 1. `Full` when the cap on live flows is reached.
@@ -156,6 +164,25 @@ pub trait FlowStore: Send + Sync + 'static {
 
     /// The earliest `due_at` in the outbox, so a worker can sleep until then.
     async fn next_delivery_due(&self) -> Result<Option<Millis>, StoreError>;
+
+    /// Records that the calling instance watches each id (a Smart-ID session waiting at SK),
+    /// leased to it until `lease_until`: added if absent, lease and give-up time replaced if
+    /// present. An entry goes by itself at its give-up time. A lease set to now hands the ids
+    /// to whichever instance claims next.
+    async fn watch(&self, watched: &[Watched], lease_until: Millis) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` watched ids whose lease has run out (their instance stopped, or
+    /// handed them back), leasing each to the caller until `lease_until`. Entries past their
+    /// give-up time are dropped, not returned.
+    async fn claim_watches(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<FlowId>, StoreError>;
+
+    /// Stops watching `id` (its session ended).
+    async fn unwatch(&self, id: &FlowId) -> Result<(), StoreError>;
 
     /// Answers when the store can serve requests.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -8,6 +8,7 @@
 //! - `P outbox:entries`: hash id -> entry JSON (the body is sent byte for byte).
 //! - `P outbox:due`: sorted set id -> max(due_at, lease end): claimable when <= now.
 //! - `P outbox:give_up`: sorted set id -> give_up_at: entries past it are dropped.
+//! - `P watch:lease`, `P watch:give_up`: watched Smart-ID sessions (see `watches`).
 //!
 //! Multi-key steps are Lua scripts (see `scripts`), so the keys must live on one Redis
 //! primary: Redis Cluster is not supported (a primary with replicas or Sentinel is).
@@ -19,13 +20,14 @@
 
 mod pool;
 mod scripts;
+mod watches;
 
 use std::time::Duration;
 
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
-use super::{now_millis, FlowStore, Millis, OutboxEntry, StoreError, Versioned};
+use super::{now_millis, FlowStore, Millis, OutboxEntry, StoreError, Versioned, Watched};
 use crate::config::StoreSettings;
 use crate::ids::{FlowId, SessionId};
 use pool::Pool;
@@ -51,6 +53,7 @@ struct Scripts {
     claim: Script,
     next_due: Script,
     reschedule: Script,
+    claim_watches: Script,
 }
 
 pub struct RedisStore {
@@ -93,6 +96,7 @@ impl RedisStore {
                 claim: Script::new(&scripts::claim()),
                 next_due: Script::new(&scripts::next_due()),
                 reschedule: Script::new(scripts::RESCHEDULE),
+                claim_watches: watches::claim_script(),
             },
         })
     }
@@ -348,6 +352,23 @@ impl FlowStore for RedisStore {
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().map(|f| f.max(0.0) as u64))
         }))
+    }
+
+    async fn watch(&self, watched: &[Watched], lease_until: Millis) -> Result<(), StoreError> {
+        self.add_watches(watched, lease_until).await
+    }
+
+    async fn claim_watches(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<FlowId>, StoreError> {
+        self.claim(now, lease_until, limit).await
+    }
+
+    async fn unwatch(&self, id: &FlowId) -> Result<(), StoreError> {
+        self.remove_watch(id).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -13,6 +13,7 @@ use crate::smart_id::simulator;
 
 mod demo;
 mod logs;
+mod resume;
 mod revocation;
 mod store_outage;
 

@@ -6,6 +6,11 @@
 //! machine running the tests may be busy.
 
 mod redis_only;
+mod watches;
+
+use watches::{
+    watches_are_claimed_once_their_lease_ends, watches_end_when_unwatched_or_past_give_up,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +54,8 @@ conformance! {
     outbox_reschedules_and_removes(10),
     outbox_drops_entries_past_give_up(10),
     cap_counts_live_flows_only(2),
+    watches_are_claimed_once_their_lease_ends(10),
+    watches_end_when_unwatched_or_past_give_up(10),
 }
 
 pub fn entry(id: &str, due_at: Millis, give_up_at: Millis) -> OutboxEntry {

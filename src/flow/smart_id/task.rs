@@ -1,7 +1,8 @@
 //! The background task of one Smart-ID attempt: start the session at SK, long-poll it, verify
 //! the result (signature, identity, then the certificate through the trust profile) and record
 //! it in the flow. It runs detached from the browser and ends at the latest with the flow's TTL.
-//! Logs carry the flow id and failure classes only: never a code, name or hash.
+//! Logs carry the flow id and failure classes only: never a code, name or hash. A session that
+//! another instance started is polled on from its stored id (`watch.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,9 +12,11 @@ use super::{Progress, SmartIdFlow};
 use crate::attributes::Identity;
 use crate::flow::{FlowError, FlowService, FlowState, MeansOutcome};
 use crate::ids::FlowId;
+use tokio::sync::OwnedSemaphorePermit;
+
 use crate::means::smart_id::{
     conclude, AuthHash, AuthTarget, AuthenticationRequest, Failure, FailureKind, Interaction,
-    SessionStatus,
+    PendingAuthentication, SessionStatus,
 };
 use crate::means::MeansId;
 use crate::store::now_millis;
@@ -32,6 +35,8 @@ pub(super) struct Job {
     pub target: AuthTarget,
     pub hash: AuthHash,
     pub vc: String,
+    /// Set when another instance started the session: polling goes on from here.
+    pub resume: Option<PendingAuthentication>,
 }
 
 fn failed(retry: bool, key: &'static str, detail: &str) -> Failure {
@@ -48,40 +53,63 @@ fn failed(retry: bool, key: &'static str, detail: &str) -> Failure {
 }
 
 impl Job {
+    /// A new attempt: takes a session slot, or fails at once (retry later) when every slot
+    /// is taken, so a burst never queues unboundedly behind SK's answers.
     pub async fn run(self) {
-        let record = match self.flows.load(&self.id).await {
-            Ok((_, record)) => record,
-            Err(e) => {
-                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the flow could not be read; no session started");
-                return;
-            }
-        };
-        let left = Duration::from_millis(record.expires_at.saturating_sub(now_millis()));
-        // Bounded: when every slot is taken the attempt fails at once (retry later), so a
-        // burst never queues unboundedly behind SK's answers.
-        let result = match self.sid.inner.slots.clone().try_acquire_owned() {
+        match self.sid.inner.slots.clone().try_acquire_owned() {
+            Ok(permit) => self.run_with(permit).await,
             Err(_) => {
                 tracing::warn!(flow = ?self.id, "smart-id: every session slot is busy");
-                Err(failed(true, "sid_busy", "no free session slot"))
+                self.record(Err(failed(true, "sid_busy", "no free session slot")))
+                    .await;
+                self.release().await;
             }
-            Ok(permit) => {
+        }
+    }
+
+    /// Runs the attempt in its slot, at the latest until the flow expires.
+    pub async fn run_with(self, permit: OwnedSemaphorePermit) {
+        match self.flows.load(&self.id).await {
+            Ok((_, record)) => {
+                let left = Duration::from_millis(record.expires_at.saturating_sub(now_millis()));
                 let r = tokio::time::timeout(left, self.session()).await;
                 drop(permit);
                 match r {
-                    Ok(Some(r)) => r,
-                    Ok(None) => return,
+                    Ok(Some(r)) => self.record(r).await,
+                    Ok(None) => {}
                     Err(_) => {
-                        tracing::info!(flow = ?self.id, "smart-id: flow expired during the session");
-                        return;
+                        tracing::info!(flow = ?self.id, "smart-id: flow expired during the session")
                     }
                 }
             }
-        };
-        self.record(result).await;
+            Err(e) => {
+                tracing::warn!(flow = ?self.id, error = %e, "smart-id: the flow could not be read; no session polled")
+            }
+        }
+        self.release().await;
     }
 
-    /// `None` when the flow went away or moved on (cancelled, expired): stop quietly.
-    async fn session(&self) -> Option<Result<Verified, Failure>> {
+    /// An attempt whose instance stopped before SK accepted its session: a failure the citizen
+    /// may retry.
+    pub async fn interrupted(self) {
+        let f = failed(true, "sid_interrupted", "interrupted before SK answered");
+        self.record(Err(f)).await;
+        self.release().await;
+    }
+
+    async fn release(&self) {
+        let store = self.flows.store().as_ref();
+        self.sid
+            .inner
+            .watcher
+            .release(store, &self.id, &self.vc)
+            .await;
+    }
+
+    /// Starts the session at SK and stores its id in the flow, where another instance finds
+    /// it if this one stops. `None` when the flow moved on meanwhile; `Some(Err)` when SK
+    /// refused.
+    async fn start_session(&self) -> Option<Result<PendingAuthentication, Failure>> {
         let inner = &self.sid.inner;
         let request = AuthenticationRequest {
             hash: self.hash.clone(),
@@ -105,6 +133,19 @@ impl Job {
             session: Some(pending.clone()),
         };
         self.set(stored).await.ok()?;
+        Some(Ok(pending))
+    }
+
+    /// `None` when the flow went away or moved on (cancelled, expired): stop quietly.
+    async fn session(&self) -> Option<Result<Verified, Failure>> {
+        let inner = &self.sid.inner;
+        let pending = match &self.resume {
+            Some(pending) => pending.clone(),
+            None => match self.start_session().await? {
+                Ok(pending) => pending,
+                Err(f) => return Some(Err(f)),
+            },
+        };
         let wait_ms = u32::try_from(inner.settings.poll_timeout.as_millis()).unwrap_or(120_000);
         let done = loop {
             match inner
@@ -154,7 +195,7 @@ impl Job {
     /// Stores the end of the attempt. A flow whose result goes to its attr_url is finished
     /// here, so the result is delivered even if the browser is gone; a retryable failure waits
     /// for the citizen's choice.
-    async fn record(self, result: Result<Verified, Failure>) {
+    async fn record(&self, result: Result<Verified, Failure>) {
         let (progress, outcome) = match result {
             Ok((fields, report)) => {
                 tracing::info!(flow = ?self.id, "smart-id: verified");

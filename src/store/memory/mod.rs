@@ -4,9 +4,10 @@
 //! Flows live in shards, each under its own lock, so one flow's step never waits for another's
 //! beyond its shard. Expired entries leave through expiry-ordered queues (`expiring.rs`): a
 //! sweep costs what expired, not what is stored, so a full store refuses a start as fast as it
-//! accepts one. Single-use values, sessions and the outbox have a lock each.
+//! accepts one. Single-use values, sessions, the outbox and the watches have a lock each.
 
 mod expiring;
+mod watches;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -17,9 +18,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{now_millis, FlowStore, Millis, OutboxEntry, StoreError, Versioned};
+use super::{now_millis, FlowStore, Millis, OutboxEntry, StoreError, Versioned, Watched};
 use crate::ids::{FlowId, SessionId};
 use expiring::Expiring;
+use watches::Watches;
 
 /// Enough that two cores rarely meet on one lock; each shard is a small map.
 const SHARDS: usize = 32;
@@ -39,6 +41,7 @@ pub struct MemoryStore {
     sessions: Mutex<Sessions>,
     /// entry and the end of its current lease (0: not leased)
     outbox: Mutex<HashMap<String, (OutboxEntry, Millis)>>,
+    watches: Mutex<Watches>,
     max_flows: usize,
 }
 
@@ -58,6 +61,7 @@ impl MemoryStore {
             single_use: Mutex::default(),
             sessions: Mutex::default(),
             outbox: Mutex::default(),
+            watches: Mutex::default(),
             max_flows,
         }
     }
@@ -246,6 +250,25 @@ impl FlowStore for MemoryStore {
             .values()
             .map(|(e, leased)| e.due_at.max(*leased))
             .min())
+    }
+
+    async fn watch(&self, watched: &[Watched], lease_until: Millis) -> Result<(), StoreError> {
+        lock(&self.watches).watch(watched, lease_until);
+        Ok(())
+    }
+
+    async fn claim_watches(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<FlowId>, StoreError> {
+        Ok(lock(&self.watches).claim(now, lease_until, limit))
+    }
+
+    async fn unwatch(&self, id: &FlowId) -> Result<(), StoreError> {
+        lock(&self.watches).unwatch(id);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
