@@ -117,7 +117,7 @@ pub fn build_with_store(
     let lifecycle = Arc::new(Lifecycle::default());
     let draining = lifecycle.clone();
     // The worker's task, so shutdown can wait for it to finish or hand its entries back.
-    let worker_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+    let worker_task = Background::default();
     let worker_slot = worker_task.clone();
 
     let card = config.card.enabled.then(|| {
@@ -146,8 +146,7 @@ pub fn build_with_store(
                         "shutting down: not ready, finishing in-flight requests and deliveries"
                     );
                 });
-                let task = tokio::spawn(worker.run(shutdown, grace));
-                *worker_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+                worker_slot.set(tokio::spawn(worker.run(shutdown, grace)));
                 tracing::info!(%address, "auth-eid listening");
             })
         }))
@@ -155,12 +154,9 @@ pub fn build_with_store(
         // finish or hand its entries back.
         .attach(AdHoc::on_shutdown("drain", move |_| {
             Box::pin(async move {
-                let task = worker_task.lock().unwrap_or_else(|p| p.into_inner()).take();
-                if let Some(task) = task {
-                    if tokio::time::timeout(grace + mercy, task).await.is_err() {
-                        tracing::warn!("delivery worker did not stop in time");
-                    }
-                }
+                worker_task
+                    .join_within(grace + mercy, "delivery worker")
+                    .await
             })
         }))
         .mount("/", web::routes())
@@ -176,7 +172,7 @@ pub fn build_with_store(
     let rocket = if config.smart_id.enabled {
         let smart_id = crate::flow::SmartIdFlow::new(&config)?;
         let watcher = smart_id.clone();
-        let watcher_task: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+        let watcher_task = Background::default();
         let watcher_slot = watcher_task.clone();
         // Renews this instance's waiting sessions and resumes those of stopped instances;
         // when shutdown is asked it hands its own back at once (flow/smart_id/watch.rs), and
@@ -188,26 +184,38 @@ pub fn build_with_store(
                     let flows = rocket.state::<Arc<FlowService>>().cloned();
                     if let Some(flows) = flows {
                         let run = watcher.watch_sessions(flows, rocket.shutdown());
-                        *watcher_slot.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(tokio::spawn(run));
+                        watcher_slot.set(tokio::spawn(run));
                     }
                 })
             }))
             .attach(AdHoc::on_shutdown("smart-id hand back", move |_| {
                 Box::pin(async move {
-                    let task = watcher_task
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .take();
-                    if let Some(task) = task {
-                        if tokio::time::timeout(grace + mercy, task).await.is_err() {
-                            tracing::warn!("smart-id sessions were not handed back in time");
-                        }
-                    }
+                    watcher_task
+                        .join_within(grace + mercy, "smart-id session watcher")
+                        .await
                 })
             }))
     } else {
         rocket
     };
     Ok(rocket)
+}
+
+/// A task started at liftoff that shutdown waits for, within a bound.
+#[derive(Clone, Default)]
+struct Background(Arc<Mutex<Option<JoinHandle<()>>>>);
+
+impl Background {
+    fn set(&self, task: JoinHandle<()>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
+
+    async fn join_within(&self, limit: std::time::Duration, what: &str) {
+        let task = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
+            if tokio::time::timeout(limit, task).await.is_err() {
+                tracing::warn!("{what} did not stop in time");
+            }
+        }
+    }
 }

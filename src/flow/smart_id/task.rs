@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::{Progress, SmartIdFlow};
 use crate::attributes::Identity;
 use crate::flow::{FlowError, FlowService, FlowState, MeansOutcome};
 use crate::ids::FlowId;
-use tokio::sync::OwnedSemaphorePermit;
-
 use crate::means::smart_id::{
     conclude, AuthHash, AuthTarget, AuthenticationRequest, Failure, FailureKind, Interaction,
     PendingAuthentication, SessionStatus,

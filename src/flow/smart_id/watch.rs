@@ -186,6 +186,7 @@ impl SmartIdFlow {
             // Finished, retried, or never started: nothing waits at SK for this flow.
             return watcher.release(store, &id, "").await;
         };
+        let interrupted = session.is_none();
         let job = Job {
             sid: self.clone(),
             flows: flows.clone(),
@@ -195,7 +196,7 @@ impl SmartIdFlow {
             vc: vc.clone(),
             resume: session,
         };
-        if job.resume.is_none() {
+        if interrupted {
             // Its instance stopped before SK accepted the session (or while SK was answering).
             // Starting another would prompt the phone a second time for a page that may show
             // nothing: the citizen chooses to try again instead.
