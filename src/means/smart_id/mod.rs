@@ -13,6 +13,7 @@
 pub mod client;
 pub mod errors;
 pub mod hash;
+pub mod http1;
 pub mod outcome;
 pub mod personal_code;
 pub mod session;
