@@ -13,8 +13,9 @@
 //! `http_response` fuzz target drive it without a socket.
 
 use std::future::poll_fn;
+use std::io;
 use std::pin::Pin;
-use std::task::{ready, Poll};
+use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
@@ -69,14 +70,20 @@ pub fn request(
     Ok(bytes)
 }
 
+/// A stream that can give its buffers back while it waits for the peer (see `tls_ffi.rs`).
+pub trait ReleaseWhileWaiting {
+    /// Called each time a read has to wait.
+    fn release_buffers(&mut self);
+}
+
 /// Writes `request`, frees it, and reads one response of at most `max_body` body bytes:
 /// `(status, body)`. The caller bounds the time.
-pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn exchange<S: AsyncRead + AsyncWrite + ReleaseWhileWaiting + Unpin>(
     io: &mut S,
     request: Vec<u8>,
     max_body: usize,
 ) -> Result<(u16, Vec<u8>), HttpError> {
-    let io_err = |e: std::io::Error| HttpError::Io(e.to_string());
+    let io_err = |e: io::Error| HttpError::Io(e.to_string());
     io.write_all(&request).await.map_err(io_err)?;
     io.flush().await.map_err(io_err)?;
     drop(request);
@@ -84,7 +91,12 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     poll_fn(|cx| loop {
         let mut chunk = [0u8; READ_CHUNK];
         let mut buf = ReadBuf::new(&mut chunk);
-        ready!(Pin::new(&mut *io).poll_read(cx, &mut buf)).map_err(io_err)?;
+        if let Poll::Ready(read) = Pin::new(&mut *io).poll_read(cx, &mut buf) {
+            read.map_err(io_err)?;
+        } else {
+            io.release_buffers();
+            return Poll::Pending;
+        }
         let done = match buf.filled() {
             [] => parser.eof().map(|()| true),
             bytes => parser.feed(bytes),

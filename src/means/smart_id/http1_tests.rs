@@ -2,6 +2,10 @@ use super::*;
 
 const MAX: usize = 1024;
 
+impl ReleaseWhileWaiting for tokio::io::DuplexStream {
+    fn release_buffers(&mut self) {}
+}
+
 /// The whole input in one piece, then the close.
 fn parse(wire: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
     parse_split(wire, wire.len().max(1))

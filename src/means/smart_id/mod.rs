@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod personal_code;
 pub mod session;
 pub mod tls;
+mod tls_ffi;
 pub mod vc;
 pub mod verify;
 mod wire;

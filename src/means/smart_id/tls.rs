@@ -125,6 +125,12 @@ pub(super) fn connector(settings: &TlsSettings) -> Result<SslConnector, ClientBu
     Ok(b.build())
 }
 
+impl super::http1::ReleaseWhileWaiting for SslStream<TcpStream> {
+    fn release_buffers(&mut self) {
+        super::tls_ffi::free_idle_buffers(self.ssl());
+    }
+}
+
 /// TCP connect and TLS handshake, both within `timeout`. Host name verification and SNI use
 /// `host`.
 pub(super) async fn connect(
