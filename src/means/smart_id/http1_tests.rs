@@ -67,7 +67,7 @@ fn content_length_mismatch_and_early_close() {
     assert!(matches!(parse(conflict), Err(HttpError::Malformed(_))));
     for bad in ["+2", "-1", "2, 2", " ", "0x2", "99999999999999999999", "٣"] {
         let wire = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\nab");
-        assert!(matches!(parse(wire.as_bytes()), Err(_)), "{bad}");
+        assert!(parse(wire.as_bytes()).is_err(), "{bad}");
     }
     assert_eq!(
         parse(b""),
