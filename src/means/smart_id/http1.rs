@@ -1,16 +1,13 @@
 //! One HTTP/1.1 request and its response on a fresh, pinned TLS stream to the RP API.
 //!
-//! Why not hyper's client connection: a long poll waits up to two minutes, and hyper keeps a
-//! dispatch channel, a spawned connection task and 16 KB of read and write buffers for every
-//! waiting request (about 25 KB of the 60 KB a waiting session cost, docs/performance.md). The
-//! exchange here is strict and small: the request is written in one piece and freed before the
-//! wait; while the server holds the poll nothing is buffered (each read lands in a stack buffer
-//! and only what arrived is kept); the response head is bounded and parsed with `httparse`; the
-//! body is framed by Content-Length, chunked coding or the close (we send `Connection: close`),
-//! never longer than the caller's bound. Anything else is refused as malformed.
-//!
-//! The parser is a plain state machine over bytes ([`ResponseParser`]), so the tests and the
-//! `http_response` fuzz target drive it without a socket.
+//! Why not hyper's client connection: a long poll waits up to two minutes, and hyper kept a
+//! dispatch channel, a connection task and 16 KB of buffers for each (about 25 KB of the 60 KB
+//! a waiting session cost, docs/performance.md). Here the request is written in one piece and
+//! freed; while the server holds the poll nothing is buffered (reads land in a stack buffer);
+//! the head is bounded and parsed by `httparse`; the body is framed by Content-Length, chunked
+//! coding or the close (we send `Connection: close`) within the caller's bound. Anything else
+//! is refused. The parser ([`ResponseParser`]) is a state machine over bytes, so the tests and
+//! the `http_response` fuzz target drive it without a socket.
 
 use std::future::poll_fn;
 use std::io;
@@ -61,8 +58,10 @@ pub fn request(
         env!("CARGO_PKG_VERSION")
     );
     if let Some(body) = body {
-        head.push_str("Content-Type: application/json; charset=UTF-8\r\n");
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        let n = body.len();
+        head.push_str(&format!(
+            "Content-Type: application/json; charset=UTF-8\r\nContent-Length: {n}\r\n"
+        ));
     }
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
@@ -91,12 +90,11 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + ReleaseWhileWaiting + Unpin>(
     poll_fn(|cx| loop {
         let mut chunk = [0u8; READ_CHUNK];
         let mut buf = ReadBuf::new(&mut chunk);
-        if let Poll::Ready(read) = Pin::new(&mut *io).poll_read(cx, &mut buf) {
-            read.map_err(io_err)?;
-        } else {
+        let Poll::Ready(read) = Pin::new(&mut *io).poll_read(cx, &mut buf) else {
             io.release_buffers();
             return Poll::Pending;
-        }
+        };
+        read.map_err(io_err)?;
         let done = match buf.filled() {
             [] => parser.eof().map(|()| true),
             bytes => parser.feed(bytes),
