@@ -20,6 +20,7 @@ use crate::means::card::files::{parse_tlv, AddressFile, IdentityFile};
 use crate::means::card::session::{authenticate, card_status, AuthRequest};
 use crate::means::card::{verify_token, Pin, WebEidToken};
 use crate::means::smart_id::client::parse_session_status;
+use crate::means::smart_id::http1::ResponseParser;
 use crate::means::smart_id::{
     conclude, AuthHash, AuthTarget, CertificateLevel, Checks, Country, HashType,
     PendingAuthentication, PersonalCode, SessionStatus,
@@ -65,6 +66,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "config",
         run: config,
+    },
+    Target {
+        name: "http_response",
+        run: http_response,
     },
 ];
 
@@ -134,6 +139,29 @@ pub fn smart_id(data: &[u8]) {
         (parse_session_status(data), smart_id_pending())
     {
         let _ = conclude(&pending, &done, SystemTime::now());
+    }
+}
+
+/// An RP API response as the Smart-ID client reads it off the TLS stream (`http1.rs`): the
+/// first byte says how big the reads are, the rest arrives in reads of that size, then the close;
+/// a 200 body goes on to `parse_session_status`.
+pub fn http_response(data: &[u8]) {
+    let Some((&step, wire)) = data.split_first() else {
+        return;
+    };
+    let mut parser = ResponseParser::new(64 * 1024);
+    let mut done = false;
+    for piece in wire.chunks(usize::from(step).max(1)) {
+        match parser.feed(piece) {
+            Ok(complete) => done = complete,
+            Err(_) => return,
+        }
+    }
+    if !done && parser.eof().is_err() {
+        return;
+    }
+    if let Ok((200, body)) = parser.finish() {
+        let _ = parse_session_status(&body);
     }
 }
 

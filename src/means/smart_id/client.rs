@@ -2,22 +2,20 @@
 //!
 //! One HTTPS connection per request (see `tls.rs` for why not reqwest): a handshake per start
 //! and per long poll costs little next to a poll of up to two minutes, and every connection is
-//! pinned afresh. New session kinds (API v3 device links) plug in through [`SessionStart`].
+//! pinned afresh. The exchange on it is `http1.rs` (why not hyper: memory per waiting poll).
+//! RP API v2 speaks HTTP/1.1 only, so there is no multiplexing to use (docs/smart-id.md).
+//! New session kinds (API v3 device links) plug in through [`SessionStart`].
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper::header::{ACCEPT, CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use openssl::ssl::SslConnector;
 
 use super::errors::check_status;
 pub use super::errors::{ClientBuildError, SmartIdError};
 use super::hash::{AuthHash, HashType};
+use super::http1;
 use super::outcome::{CompletedSession, EndResult};
 use super::session::V2Authentication;
 pub use super::session::{
@@ -166,7 +164,7 @@ impl SmartIdClient {
         let body = kind.body(&rp)?;
         let path = format!("{}{}", s.base_url.path(), kind.path()?);
         let (status, bytes) = self
-            .exchange(Method::POST, &path, Some(body), s.request_timeout)
+            .exchange("POST", &path, Some(&body), s.request_timeout)
             .await?;
         check_status(status, SmartIdError::AccountNotFound)?;
         let started: wire::SessionStarted = parse(&bytes)?;
@@ -192,36 +190,21 @@ impl SmartIdClient {
             self.inner.settings.base_url.path()
         );
         let wait = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(5);
-        let (status, bytes) = self.exchange(Method::GET, &path, None, wait).await?;
+        let (status, bytes) = self.exchange("GET", &path, None, wait).await?;
         check_status(status, SmartIdError::SessionNotFound)?;
         parse_session_status(&bytes)
     }
 
+    /// One request on a fresh pinned connection, all within `timeout`: `(status, body)`.
     async fn exchange(
         &self,
-        method: Method,
+        method: &str,
         path_and_query: &str,
-        body: Option<Vec<u8>>,
+        body: Option<&[u8]>,
         timeout: Duration,
-    ) -> Result<(StatusCode, Bytes), SmartIdError> {
+    ) -> Result<(u16, Vec<u8>), SmartIdError> {
         let inner = &self.inner;
-        let work = async {
-            let stream = tls::connect(
-                &inner.connector,
-                &inner.host,
-                inner.port,
-                inner.settings.connect_timeout,
-            )
-            .await?;
-            let transport = |e: hyper::Error| SmartIdError::Transport(e.to_string());
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(transport)?;
-            tokio::spawn(async move {
-                // Ends when the response is read and the sender dropped; errors surface there.
-                // Bounded too: a server that hangs after our timeout must not keep the socket.
-                let _ = tokio::time::timeout(timeout, conn).await;
-            });
+        let request = {
             // The URL's own host text keeps IPv6 brackets, as the Host header needs them.
             let url = &inner.settings.base_url;
             let host = match (url.host_str(), url.port()) {
@@ -229,27 +212,20 @@ impl SmartIdClient {
                 (Some(h), None) => h.to_string(),
                 (None, _) => inner.host.clone(),
             };
-            let mut req = Request::builder()
-                .method(method)
-                .uri(path_and_query)
-                .header(HOST, host)
-                .header(ACCEPT, "application/json")
-                .header(USER_AGENT, concat!("auth-eid/", env!("CARGO_PKG_VERSION")))
-                .header(CONNECTION, "close");
-            if body.is_some() {
-                req = req.header(CONTENT_TYPE, "application/json; charset=UTF-8");
-            }
-            let req = req
-                .body(Full::new(Bytes::from(body.unwrap_or_default())))
-                .map_err(|_| SmartIdError::InvalidRequest("request line"))?;
-            let resp = sender.send_request(req).await.map_err(transport)?;
-            let status = resp.status();
-            let bytes = Limited::new(resp.into_body(), MAX_BODY)
-                .collect()
+            http1::request(method, path_and_query, &host, body)
+                .map_err(SmartIdError::InvalidRequest)?
+        };
+        let work = async {
+            let mut stream = tls::connect(
+                &inner.connector,
+                &inner.host,
+                inner.port,
+                inner.settings.connect_timeout,
+            )
+            .await?;
+            http1::exchange(&mut stream, request, MAX_BODY)
                 .await
-                .map_err(|e| SmartIdError::Transport(e.to_string()))?
-                .to_bytes();
-            Ok((status, bytes))
+                .map_err(|e| SmartIdError::Transport(e.to_string()))
         };
         tokio::time::timeout(timeout, work)
             .await

@@ -13,10 +13,12 @@
 pub mod client;
 pub mod errors;
 pub mod hash;
+pub mod http1;
 pub mod outcome;
 pub mod personal_code;
 pub mod session;
 pub mod tls;
+mod tls_ffi;
 pub mod vc;
 pub mod verify;
 mod wire;

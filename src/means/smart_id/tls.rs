@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use openssl::ssl::{SslConnector, SslMethod, SslMode, SslVerifyMode, SslVersion};
+use openssl::ssl::{SslConnector, SslMethod, SslMode, SslOptions, SslVerifyMode, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509Ref, X509VerifyResult, X509};
 use tokio::net::TcpStream;
@@ -93,6 +93,10 @@ pub(super) fn connector(settings: &TlsSettings) -> Result<SslConnector, ClientBu
     // A long poll idles for up to two minutes: without this each waiting session keeps
     // OpenSSL's 2 x 17 KB record buffers (34 MB per 1,000 waiting citizens).
     b.set_mode(SslMode::RELEASE_BUFFERS);
+    // Every connection starts afresh (no session is ever resumed), so a TLS 1.2 server need not
+    // hand us a ticket to keep for the whole wait. (TLS 1.3 tickets come regardless; their
+    // buffers are freed while waiting, `tls_ffi.rs`.)
+    b.set_options(SslOptions::NO_TICKET);
     if let Some(pem) = &settings.ca_pem {
         let mut store = X509StoreBuilder::new().map_err(tls)?;
         let certs = X509::stack_from_pem(pem).map_err(tls)?;
@@ -123,6 +127,12 @@ pub(super) fn connector(settings: &TlsSettings) -> Result<SslConnector, ClientBu
         pinned
     });
     Ok(b.build())
+}
+
+impl super::http1::ReleaseWhileWaiting for SslStream<TcpStream> {
+    fn release_buffers(&mut self) {
+        super::tls_ffi::free_idle_buffers(self.ssl());
+    }
 }
 
 /// TCP connect and TLS handshake, both within `timeout`. Host name verification and SNI use
