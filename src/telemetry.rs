@@ -11,6 +11,7 @@
 //!   prints the value) and raw paths, whose flow and session ids are bearer capabilities; our
 //!   request fairing logs each request by its route template instead.
 
+mod clock;
 mod log_queue;
 
 use std::io::{self, IsTerminal, Write};
@@ -52,6 +53,7 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
     // Colours only on a terminal: files and collectors get plain text.
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(BoundedLines(queue))
+        .with_timer(clock::Utc)
         .with_ansi(io::stderr().is_terminal())
         .log_internal_errors(false);
     let fmt = match format {
