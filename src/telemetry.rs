@@ -17,9 +17,9 @@ mod log_queue;
 use std::io::{self, IsTerminal, Write};
 
 use tracing::Metadata;
+use tracing_log::AsLog;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{filter, EnvFilter, Layer};
 
 use crate::config::LogFormat;
@@ -60,14 +60,22 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
         LogFormat::Text => fmt.boxed(),
     };
-    let result = tracing_subscriber::registry()
-        .with(
-            fmt.with_filter(filter::filter_fn(not_rocket))
-                .with_filter(filter),
-        )
-        .try_init();
+    let subscriber = tracing_subscriber::registry().with(
+        fmt.with_filter(filter::filter_fn(not_rocket))
+            .with_filter(filter),
+    );
     // A second init (tests build several apps in one process) keeps the first subscriber.
-    LogGuard(result.is_ok().then_some(guard))
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return LogGuard(None);
+    }
+    // The `log` bridge, as tracing-subscriber's `try_init` installs it, but refusing Rocket's
+    // records at once: the filter above would drop each anyway, after the bridge had made a
+    // tracing event of it (Rocket logs several records per request).
+    let _ = tracing_log::LogTracer::builder()
+        .with_max_level(tracing::level_filters::LevelFilter::current().as_log())
+        .ignore_crate("rocket")
+        .init();
+    LogGuard(Some(guard))
 }
 
 /// Rocket logs under `rocket::*`, and its route macros under `<module>::_`.
