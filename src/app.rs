@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use rocket::config::{Ident, LogLevel, SecretKey};
 use rocket::fairing::AdHoc;
+use rocket::shield::Shield;
 use rocket::{Build, Rocket};
 use tokio::task::JoinHandle;
 
@@ -130,6 +131,8 @@ pub fn build_with_store(
         .manage(pages)
         .manage(web)
         .manage(lifecycle)
+        // Rocket's default Shield off: SecurityHeaders sends its headers too, in one pass.
+        .attach(Shield::new())
         .attach(headers::SecurityHeaders { hsts })
         .attach(headers::RequestLog)
         .attach(AdHoc::on_liftoff("delivery worker", move |rocket| {

@@ -1,7 +1,7 @@
 //! ID Contact wire types: the start request and response, and session activity updates.
 //! Parsing gives checked values or an error that says, without echoing input, what is wrong.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,13 +14,22 @@ pub const TOKEN_LIFETIME_SECS: u64 = 300;
 /// Most tags one flow may ask for; real purposes ask for a handful.
 pub const MAX_ATTRIBUTES: usize = 64;
 
+/// Borrows from the body where it can (a string with escapes is copied): nothing is allocated
+/// for a value before its check, only the checked values are kept.
 #[derive(Deserialize)]
-struct StartAuthWire {
-    attributes: Vec<String>,
-    continuation: String,
-    #[serde(default)]
-    attr_url: Option<String>,
+struct StartAuthWire<'a> {
+    #[serde(borrow)]
+    attributes: Vec<WireStr<'a>>,
+    #[serde(borrow)]
+    continuation: WireStr<'a>,
+    #[serde(default, borrow)]
+    attr_url: Option<WireStr<'a>>,
 }
+
+/// A JSON string, borrowed unless it holds escapes. (serde borrows a `Cow` only as a field of
+/// its own, not as the element of a `Vec`, hence the newtype.)
+#[derive(Deserialize)]
+struct WireStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StartAuthResponse {
@@ -107,17 +116,17 @@ pub fn parse_start(
     if wire.attributes.len() > MAX_ATTRIBUTES {
         return Err(ContractError::TooManyAttributes);
     }
-    let mut seen = BTreeSet::new();
-    let mut attributes = Vec::with_capacity(wire.attributes.len());
+    let mut attributes: Vec<AttributeTag> = Vec::with_capacity(wire.attributes.len());
     for raw in &wire.attributes {
-        let tag = AttributeTag::parse(raw).map_err(|_| ContractError::MalformedAttribute)?;
-        if !seen.insert(tag.clone()) {
+        let tag = AttributeTag::parse(&raw.0).map_err(|_| ContractError::MalformedAttribute)?;
+        // At most MAX_ATTRIBUTES tags: a scan costs less than a set's allocations.
+        if attributes.contains(&tag) {
             return Err(ContractError::DuplicateAttribute);
         }
         attributes.push(tag);
     }
     let continuation = continuations
-        .check(&wire.continuation)
+        .check(&wire.continuation.0)
         .map_err(ContractError::Continuation)?;
     if continuation
         .as_url()
@@ -128,8 +137,8 @@ pub fn parse_start(
     }
     let attr_url = wire
         .attr_url
-        .as_deref()
-        .map(|u| attr_urls.check(u))
+        .as_ref()
+        .map(|u| attr_urls.check(&u.0))
         .transpose()
         .map_err(ContractError::AttrUrl)?;
     Ok(StartRequest {

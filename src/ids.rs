@@ -1,17 +1,26 @@
-//! Random identifiers and secrets: 128 bits (or more) from OpenSSL's CSPRNG, base64url.
+//! Random identifiers and secrets: 128 bits (or more) from a CSPRNG, base64url.
+//!
+//! The generator is rand's `ThreadRng`: ChaCha12, one per thread, seeded from the operating
+//! system's generator (getrandom) and reseeded from it after every 64 KiB it gives out. Why not
+//! OpenSSL's `RAND_bytes`, which it replaced: docs/security.md, "Random identifiers".
 
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
+
+/// The longest token made; ours take 6 to 16 bytes.
+const MAX_TOKEN_BYTES: usize = 64;
 
 /// `n` random bytes as unpadded base64url.
 pub fn random_token(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    // OpenSSL's RAND_bytes fails only when the system has no entropy source at all; then no
-    // secret can be made and stopping is the only safe answer.
-    openssl::rand::rand_bytes(&mut buf).expect("the system random generator failed");
+    let mut buf = [0u8; MAX_TOKEN_BYTES];
+    let buf = buf.get_mut(..n).expect("tokens are at most 64 bytes");
+    // ThreadRng panics only when the operating system's generator fails to (re)seed it; then
+    // no secret can be made and stopping is the only safe answer.
+    rand::rng().fill_bytes(buf);
     URL_SAFE_NO_PAD.encode(buf)
 }
 

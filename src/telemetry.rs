@@ -1,22 +1,25 @@
 //! Log setup: one subscriber for our `tracing` events, with three promises.
 //!
 //! - Logging never blocks or fails a request: events go into a bounded, lossy queue that a
-//!   writer thread drains to stderr. A full queue drops lines; a stderr that is a closed pipe or a
-//!   stalled reader only loses lines. (tracing-subscriber's own writer reports a failed write
-//!   with `eprintln!`, which panics when stderr is gone: that took every request down.)
+//!   writer thread drains to stderr ([`log_queue`]). A full queue drops lines; a stderr that is a
+//!   closed pipe or a stalled reader only loses lines. (tracing-subscriber's own writer reports a
+//!   failed write with `eprintln!`, which panics when stderr is gone: that took every request
+//!   down.)
 //! - No line is longer than [`MAX_LINE`]: one request cannot make the log grow by more than a
 //!   few lines of bounded size, whatever it sends.
 //! - Rocket's own records are dropped. They quote request bodies (a failed form or JSON guard
 //!   prints the value) and raw paths, whose flow and session ids are bearer capabilities; our
 //!   request fairing logs each request by its route template instead.
 
+mod clock;
+mod log_queue;
+
 use std::io::{self, IsTerminal, Write};
 
 use tracing::Metadata;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_log::AsLog;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{filter, EnvFilter, Layer};
 
 use crate::config::LogFormat;
@@ -24,15 +27,12 @@ use crate::config::LogFormat;
 /// The longest line written; a longer one is cut and says how much was cut.
 pub const MAX_LINE: usize = 2048;
 
-/// Lines waiting for the writer thread before new ones are dropped.
-const QUEUE_LINES: usize = 8192;
-
 /// Keeps the writer thread; dropping it flushes what is queued (for at most a second).
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard(
     /// Held for its `Drop`, which flushes the queue.
     #[allow(dead_code)]
-    Option<WorkerGuard>,
+    Option<log_queue::WriterGuard>,
 );
 
 /// Installs the global subscriber. `RUST_LOG` overrides the configured level (Rocket's records
@@ -41,28 +41,41 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(format!("{level},hyper=warn,reqwest=warn")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUE_LINES)
-        .thread_name("auth-eid-log")
-        .finish(QuietStderr);
+    let (queue, guard) = match log_queue::start(QuietStderr) {
+        Ok(started) => started,
+        Err(e) => {
+            // No thread for the writer: the process cannot be served well; say so and go on
+            // without logs rather than not start.
+            eprintln!("auth-eid: no log writer thread ({e}); logging is off");
+            return LogGuard(None);
+        }
+    };
     // Colours only on a terminal: files and collectors get plain text.
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(BoundedLines(writer))
+        .with_writer(BoundedLines(queue))
+        .with_timer(clock::Utc)
         .with_ansi(io::stderr().is_terminal())
         .log_internal_errors(false);
     let fmt = match format {
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
         LogFormat::Text => fmt.boxed(),
     };
-    let result = tracing_subscriber::registry()
-        .with(
-            fmt.with_filter(filter::filter_fn(not_rocket))
-                .with_filter(filter),
-        )
-        .try_init();
+    let subscriber = tracing_subscriber::registry().with(
+        fmt.with_filter(filter::filter_fn(not_rocket))
+            .with_filter(filter),
+    );
     // A second init (tests build several apps in one process) keeps the first subscriber.
-    LogGuard(result.is_ok().then_some(guard))
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return LogGuard(None);
+    }
+    // The `log` bridge, as tracing-subscriber's `try_init` installs it, but refusing Rocket's
+    // records at once: the filter above would drop each anyway, after the bridge had made a
+    // tracing event of it (Rocket logs several records per request).
+    let _ = tracing_log::LogTracer::builder()
+        .with_max_level(tracing::level_filters::LevelFilter::current().as_log())
+        .ignore_crate("rocket")
+        .init();
+    LogGuard(Some(guard))
 }
 
 /// Rocket logs under `rocket::*`, and its route macros under `<module>::_`.
@@ -89,21 +102,21 @@ impl Write for QuietStderr {
 }
 
 /// Hands each formatted event (one `write` per event) to the queue, cut to [`MAX_LINE`].
-struct BoundedLines(NonBlocking);
+struct BoundedLines(log_queue::LogQueue);
 
 impl<'a> MakeWriter<'a> for BoundedLines {
-    type Writer = BoundedLine;
+    type Writer = BoundedLine<'a>;
 
-    fn make_writer(&'a self) -> BoundedLine {
-        BoundedLine(self.0.clone())
+    fn make_writer(&'a self) -> BoundedLine<'a> {
+        BoundedLine(&self.0)
     }
 }
 
-struct BoundedLine(NonBlocking);
+struct BoundedLine<'a>(&'a log_queue::LogQueue);
 
-impl Write for BoundedLine {
+impl Write for BoundedLine<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _ = self.0.write(&bounded(buf));
+        self.0.push(&bounded(buf));
         Ok(buf.len())
     }
 

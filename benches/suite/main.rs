@@ -22,9 +22,11 @@ mod receiver;
 #[allow(dead_code)]
 #[path = "../../tests/integration/support/redis.rs"]
 mod redis_server;
+mod reference;
 mod report;
 mod smart_id;
 mod start_auth;
+mod wrk;
 
 use std::time::Instant;
 
@@ -32,6 +34,13 @@ use report::{Opts, Row};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Scenario 1 starts this binary again as its stateless reference server.
+    if let [flag, port] = &args[..] {
+        if flag == reference::FLAG {
+            reference::serve(port.parse().expect("a port number"));
+            return;
+        }
+    }
     if !args.iter().any(|a| a == "--bench") {
         println!("benchmark suite: run it with scripts/bench (or cargo bench --bench suite)");
         return;

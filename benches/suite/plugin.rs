@@ -106,39 +106,43 @@ impl Process {
     /// `auth-eid <args>` with its output in `log`, then waits until `addr` accepts
     /// connections. (Writing the logs is part of the cost, as in production.)
     pub fn start(args: &[&str], addr: SocketAddr, log: &Path) -> Process {
-        let out = std::fs::File::create(log).expect("a log file");
         // Profiling hook: BENCH_PLUGIN_WRAP="valgrind --tool=massif" runs the plugin (`serve`)
         // under that command (docs/performance.md, "Profiling").
         let wrap: Vec<String> = match (args.first(), std::env::var("BENCH_PLUGIN_WRAP")) {
             (Some(&"serve"), Ok(w)) => w.split_whitespace().map(str::to_string).collect(),
             _ => Vec::new(),
         };
-        let mut cmd = match wrap.split_first() {
+        match wrap.split_first() {
             Some((program, rest)) => {
-                let mut c = Command::new(program);
-                c.args(rest).arg(BINARY);
-                c
+                let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+                let all = [&rest[..], &[BINARY], args].concat();
+                Process::spawn(program, &all, addr, log)
             }
-            None => Command::new(BINARY),
-        };
-        let child = cmd
+            None => Process::spawn(BINARY, args, addr, log),
+        }
+    }
+
+    /// `program <args>` with its output in `log`, once `addr` accepts connections.
+    pub fn spawn(program: &str, args: &[&str], addr: SocketAddr, log: &Path) -> Process {
+        let out = std::fs::File::create(log).expect("a log file");
+        let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("a log file"))
             .stderr(out)
             .spawn()
-            .expect("the auth-eid binary starts");
+            .unwrap_or_else(|e| panic!("{program} does not start: {e}"));
         let mut p = Process { child, addr };
         // The simulator's first start makes its test PKI, 6144-bit key included: minutes.
         let deadline = Instant::now() + Duration::from_secs(600);
         while TcpStream::connect(addr).is_err() {
             if let Ok(Some(status)) = p.child.try_wait() {
                 let err = std::fs::read_to_string(log).unwrap_or_default();
-                panic!("auth-eid {args:?} exited ({status}): {err}");
+                panic!("{program} {args:?} exited ({status}): {err}");
             }
             assert!(
                 Instant::now() < deadline,
-                "auth-eid {args:?} never listened"
+                "{program} {args:?} never listened"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -8,6 +8,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder};
 use rocket::serde::json::{json, Json};
 use rocket::State;
+use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
 use crate::contract::StartAuthResponse;
@@ -111,25 +112,25 @@ async fn start_body(
             "send the request as Content-Type: application/json",
         ));
     }
-    let bytes = body
-        .open(START_BODY_LIMIT.bytes())
-        .into_bytes()
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                Status::BadRequest,
-                "malformed_request",
-                "the request body could not be read",
-            )
-        })?;
-    if !bytes.is_complete() {
+    // One byte over the limit tells a body that is too long. (Read straight into the vector:
+    // Rocket's `into_bytes` copies through a zeroed 8 KiB buffer, a tenth of a start's cost.)
+    let mut stream = body.open((START_BODY_LIMIT + 1).bytes());
+    let mut bytes = Vec::with_capacity(stream.hint());
+    stream.read_to_end(&mut bytes).await.map_err(|_| {
+        ApiError::new(
+            Status::BadRequest,
+            "malformed_request",
+            "the request body could not be read",
+        )
+    })?;
+    if bytes.len() > START_BODY_LIMIT {
         return Err(ApiError::new(
             Status::PayloadTooLarge,
             "payload_too_large",
             format!("the body may be at most {START_BODY_LIMIT} bytes"),
         ));
     }
-    Ok(bytes.into_inner())
+    Ok(bytes)
 }
 
 /// `type` of a session update; absent or repeated values are simply "none".

@@ -9,6 +9,10 @@ use rocket::{Request, Response};
 use crate::ids::random_token;
 
 /// Security headers on every response; `no-store` everywhere but the static assets.
+///
+/// This fairing also sends the headers of Rocket's default Shield, which the app replaces with an
+/// empty one (`app.rs`): one fairing setting every header once, instead of Shield setting
+/// `X-Frame-Options: SAMEORIGIN` and this one overwriting it with `DENY` on every response.
 pub struct SecurityHeaders {
     /// Send HSTS (public_url is https).
     pub hsts: bool,
@@ -17,6 +21,16 @@ pub struct SecurityHeaders {
 pub const CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Sent on every response, whatever the route says.
+const ALWAYS: [(&str, &str); 5] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    // Shield's default `Permission` policy, kept when Shield was folded in here.
+    ("Permissions-Policy", "interest-cohort=()"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+];
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -29,13 +43,12 @@ impl Fairing for SecurityHeaders {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         // A page that needs more (the card page reaches the connector) sets its own.
-        if res.headers().get_one("Content-Security-Policy").is_none() {
+        if !res.headers().contains("Content-Security-Policy") {
             res.set_header(Header::new("Content-Security-Policy", CSP));
         }
-        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
-        res.set_header(Header::new("X-Frame-Options", "DENY"));
-        res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+        for (name, value) in ALWAYS {
+            res.set_header(Header::new(name, value));
+        }
         // Only a found asset may be cached: a 404 cached by a proxy would hide a later fix.
         let asset = req.uri().path().as_str().starts_with("/static/");
         let cache = if asset && res.status() == rocket::http::Status::Ok {
@@ -50,22 +63,31 @@ impl Fairing for SecurityHeaders {
     }
 }
 
-/// The request's id and start time, for its log line and for spans of the work it causes.
+/// The request's id, start time and span, made once per request (by [`RequestLog`]) for its log
+/// line and for the work it causes.
 pub struct RequestMeta {
     pub id: String,
     started: Instant,
+    /// `request{id=..}`: one span per request, shared by the handler's work and the request's
+    /// log line (the subscriber formats its fields once, when it is made).
+    span: tracing::Span,
 }
 
 pub fn request_meta<'r>(req: &'r Request<'_>) -> &'r RequestMeta {
-    req.local_cache(|| RequestMeta {
-        id: random_token(6),
-        started: Instant::now(),
+    req.local_cache(|| {
+        let id = random_token(6);
+        let span = tracing::info_span!("request", id = %id);
+        RequestMeta {
+            id,
+            started: Instant::now(),
+            span,
+        }
     })
 }
 
 /// A span for work done on behalf of a request.
 pub fn request_span(req: &Request<'_>) -> tracing::Span {
-    tracing::info_span!("request", id = %request_meta(req).id)
+    request_meta(req).span.clone()
 }
 
 /// One line per request: method, route pattern (never the raw path: it holds capabilities),
@@ -87,12 +109,8 @@ impl Fairing for RequestLog {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let meta = request_meta(req);
-        let route = req
-            .route()
-            .map_or_else(|| "-".to_string(), |r| r.uri.to_string());
-        let route = route.split('?').next().unwrap_or("-");
-        let span = tracing::info_span!("request", id = %meta.id);
-        span.in_scope(|| {
+        let route = req.route().map_or("-", |r| r.uri.path());
+        meta.span.in_scope(|| {
             tracing::info!(
                 method = %req.method(),
                 route,
