@@ -1,6 +1,6 @@
 //! The two OCSP nonce functions that neither the `openssl` crate nor `openssl-sys` expose,
-//! bound by hand on the libcrypto that `openssl-sys` already links. This is the only module in
-//! the crate that may use `unsafe`.
+//! bound by hand on the libcrypto that `openssl-sys` already links. With
+//! `means/smart_id/tls_ffi.rs`, the only modules in the crate that may use `unsafe`.
 #![allow(unsafe_code)]
 
 use std::os::raw::{c_int, c_uchar, c_void};
