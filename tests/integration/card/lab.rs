@@ -1,6 +1,7 @@
 //! The real parts of a card test: the system pcscd (with the vpcd driver), `auth-eid simulate
 //! card` in vpcd slots, and `auth-eid connector` on a free loopback port. pcscd is one
-//! system-wide daemon with fixed vpcd ports, so card tests run one at a time (`LAB_LOCK`);
+//! system-wide daemon with fixed vpcd ports, so card tests run one at a time (`LAB_LOCK` in this
+//! process, and a lock on `MACHINE_LOCK` against test runs from other checkouts);
 //! everything started here is killed on drop (simulators before pcscd).
 
 use std::fs;
@@ -19,6 +20,18 @@ const PCSCD_SOCKET: &str = "/run/pcscd/pcscd.comm";
 const BIN: &str = env!("CARGO_BIN_EXE_auth-eid");
 
 static LAB_LOCK: Mutex<()> = Mutex::const_new(());
+const MACHINE_LOCK: &str = "/tmp/auth-eid-card-lab.lock";
+
+/// Waits for the machine-wide card lab lock (released when the file is closed).
+async fn lock_machine() -> fs::File {
+    tokio::task::spawn_blocking(|| {
+        let file = fs::File::create(MACHINE_LOCK).expect("card lab lock file");
+        file.lock().expect("card lab lock");
+        file
+    })
+    .await
+    .expect("card lab lock task")
+}
 
 fn kill(child: &mut Child) {
     let _ = child.kill();
@@ -91,6 +104,8 @@ pub struct Lab {
     sims: Vec<Child>,
     _pcscd: Option<Pcscd>,
     _lock: MutexGuard<'static, ()>,
+    // Declared last: released after everything above is stopped.
+    _machine_lock: fs::File,
 }
 
 /// A card in a vpcd slot; `extra`: more `simulate card` flags.
@@ -139,6 +154,7 @@ impl Lab {
 
     async fn start_with(origins: &[&str], cards: &[Card<'_>], with_pcscd: bool) -> Lab {
         let lock = LAB_LOCK.lock().await;
+        let machine_lock = lock_machine().await;
         let dir = std::env::temp_dir().join(format!(
             "auth-eid-card-{}-{}",
             std::process::id(),
@@ -183,6 +199,7 @@ impl Lab {
             sims,
             _pcscd: pcscd,
             _lock: lock,
+            _machine_lock: machine_lock,
         };
         let readers: Vec<&str> = cards
             .iter()
