@@ -13,7 +13,9 @@ use crate::delivery::{Courier, DeliveryWorker};
 use crate::flow::FlowService;
 use crate::store::{self, FlowStore, StoreError};
 use crate::token::TokenError;
-use crate::web::{self, browser::WebSettings, headers, pages::Pages, Lifecycle};
+use crate::web::{
+    self, browser::WebSettings, fast_start::FastStart, headers, pages::Pages, Lifecycle,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -126,8 +128,10 @@ pub fn build_with_store(
         crate::flow::card::CardFlow::new(config.card.clone(), config.trust.clone(), origin)
     });
 
+    let fast_start = FastStart::new(flows.clone(), headers::SecurityHeaders { hsts });
     let rocket = rocket::custom(rocket_config(&config))
         .manage(flows)
+        .manage(fast_start)
         .manage(pages)
         .manage(web)
         .manage(lifecycle)

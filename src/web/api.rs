@@ -39,15 +39,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": self.code, "message": self.message})
+    }
+
+    /// `Retry-After` seconds: our own unavailability is worth retrying soon.
+    pub fn retry_after(&self) -> Option<&'static str> {
+        (self.status == Status::ServiceUnavailable).then_some("5")
+    }
+}
+
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let mut res = (
-            self.status,
-            Json(json!({"error": self.code, "message": self.message})),
-        )
-            .respond_to(req)?;
-        if self.status == Status::ServiceUnavailable {
-            res.set_header(Header::new("Retry-After", "5"));
+        let retry_after = self.retry_after();
+        let mut res = (self.status, Json(self.body())).respond_to(req)?;
+        if let Some(seconds) = retry_after {
+            res.set_header(Header::new("Retry-After", seconds));
         }
         Ok(res)
     }
@@ -86,32 +94,55 @@ pub async fn start_authentication(
     span: RequestSpan,
 ) -> Result<Json<StartAuthResponse>, ApiError> {
     let answer = async {
-        let bytes = start_body(content_type, body).await.inspect_err(|e| {
-            // Refused unseen; the flow service logs the refusals of what it reads.
-            tracing::warn!(
-                code = e.code,
-                status = e.status.code,
-                "start_authentication refused"
-            );
-        })?;
-        let client_url = flows.start(&bytes).await?;
-        Ok(Json(StartAuthResponse { client_url }))
+        check_media_type(content_type).inspect_err(log_unseen_refusal)?;
+        let bytes = start_body(body).await.inspect_err(log_unseen_refusal)?;
+        start(flows, &bytes).await
     };
-    answer.instrument(span.0).await
+    answer.instrument(span.0).await.map(Json)
+}
+
+/// What both ways in (this route and the server's own path, `fast_start.rs`) do with a body
+/// that passed the media type and size checks.
+pub async fn start(flows: &FlowService, body: &[u8]) -> Result<StartAuthResponse, ApiError> {
+    let client_url = flows.start(body).await?;
+    Ok(StartAuthResponse { client_url })
+}
+
+/// Refused unseen; the flow service logs the refusals of what it reads.
+pub fn log_unseen_refusal(e: &ApiError) {
+    tracing::warn!(
+        code = e.code,
+        status = e.status.code,
+        "start_authentication refused"
+    );
+}
+
+/// A start request must say it is JSON.
+pub fn check_media_type(content_type: Option<&ContentType>) -> Result<(), ApiError> {
+    if content_type.is_some_and(|c| c.is_json()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        Status::UnsupportedMediaType,
+        "unsupported_media_type",
+        "send the request as Content-Type: application/json",
+    ))
+}
+
+/// A start body of at most [`START_BODY_LIMIT`] bytes.
+pub fn check_body_size(len: usize) -> Result<(), ApiError> {
+    if len <= START_BODY_LIMIT {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        Status::PayloadTooLarge,
+        "payload_too_large",
+        format!("the body may be at most {START_BODY_LIMIT} bytes"),
+    ))
 }
 
 /// The JSON body of a start request, at most [`START_BODY_LIMIT`] bytes.
-async fn start_body(
-    content_type: Option<&ContentType>,
-    body: Data<'_>,
-) -> Result<Vec<u8>, ApiError> {
-    if !content_type.is_some_and(|c| c.is_json()) {
-        return Err(ApiError::new(
-            Status::UnsupportedMediaType,
-            "unsupported_media_type",
-            "send the request as Content-Type: application/json",
-        ));
-    }
+async fn start_body(body: Data<'_>) -> Result<Vec<u8>, ApiError> {
     // One byte over the limit tells a body that is too long. (Read straight into the vector:
     // Rocket's `into_bytes` copies through a zeroed 8 KiB buffer, a tenth of a start's cost.)
     let mut stream = body.open((START_BODY_LIMIT + 1).bytes());
@@ -123,13 +154,7 @@ async fn start_body(
             "the request body could not be read",
         )
     })?;
-    if bytes.len() > START_BODY_LIMIT {
-        return Err(ApiError::new(
-            Status::PayloadTooLarge,
-            "payload_too_large",
-            format!("the body may be at most {START_BODY_LIMIT} bytes"),
-        ));
-    }
+    check_body_size(bytes.len())?;
     Ok(bytes)
 }
 

@@ -22,14 +22,15 @@ pub const CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Sent on every response, whatever the route says.
+/// Sent on every response, whatever the route says. (Names in lower case, as HTTP/1.1 sends them
+/// here and as `HeaderName::from_static` takes them.)
 const ALWAYS: [(&str, &str); 5] = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
     // Shield's default `Permission` policy, kept when Shield was folded in here.
-    ("Permissions-Policy", "interest-cohort=()"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("permissions-policy", "interest-cohort=()"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
 ];
 
 #[rocket::async_trait]
@@ -46,24 +47,36 @@ impl Fairing for SecurityHeaders {
         if !res.headers().contains("Content-Security-Policy") {
             res.set_header(Header::new("Content-Security-Policy", CSP));
         }
-        for (name, value) in ALWAYS {
-            res.set_header(Header::new(name, value));
-        }
-        // Only a found asset may be cached: a 404 cached by a proxy would hide a later fix.
         let asset = req.uri().path().as_str().starts_with("/static/");
-        let cache = if asset && res.status() == rocket::http::Status::Ok {
-            "public, max-age=3600"
-        } else {
-            "no-store"
-        };
-        res.set_header(Header::new("Cache-Control", cache));
-        if self.hsts {
-            res.set_header(Header::new("Strict-Transport-Security", "max-age=31536000"));
+        let ok = res.status() == rocket::http::Status::Ok;
+        for (name, value) in self.after_csp(asset && ok) {
+            res.set_header(Header::new(name, value));
         }
     }
 }
 
-/// The request's id, start time and span, made once per request (by [`RequestLog`]) for its log
+impl SecurityHeaders {
+    /// What follows the CSP, in the order it is sent (names in lower case); `cacheable`: a
+    /// found static asset.
+    pub fn after_csp(&self, cacheable: bool) -> impl Iterator<Item = (&'static str, &'static str)> {
+        // Only a found asset may be cached: a 404 cached by a proxy would hide a later fix.
+        let cache = if cacheable {
+            "public, max-age=3600"
+        } else {
+            "no-store"
+        };
+        let hsts = self
+            .hsts
+            .then_some(("strict-transport-security", "max-age=31536000"));
+        ALWAYS
+            .into_iter()
+            .chain(std::iter::once(("cache-control", cache)))
+            .chain(hsts)
+    }
+}
+
+/// The request's id, start time and span, made once per request (by [`RequestLog`], or by
+/// the server's own start path, `web/fast_start.rs`) for its log
 /// line and for the work it causes.
 pub struct RequestMeta {
     pub id: String,
@@ -73,8 +86,9 @@ pub struct RequestMeta {
     span: tracing::Span,
 }
 
-pub fn request_meta<'r>(req: &'r Request<'_>) -> &'r RequestMeta {
-    req.local_cache(|| {
+impl RequestMeta {
+    /// Made when the request arrives.
+    pub fn start() -> Self {
         let id = random_token(6);
         let span = tracing::info_span!("request", id = %id);
         RequestMeta {
@@ -82,7 +96,29 @@ pub fn request_meta<'r>(req: &'r Request<'_>) -> &'r RequestMeta {
             started: Instant::now(),
             span,
         }
-    })
+    }
+
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The request's one line: method, route pattern (never the raw path: it holds
+    /// capabilities), status and duration.
+    pub fn log_line(&self, method: &str, route: &str, status: u16) {
+        self.span.in_scope(|| {
+            tracing::info!(
+                method = %method,
+                route,
+                status,
+                us = self.started.elapsed().as_micros() as u64,
+                "request"
+            );
+        });
+    }
+}
+
+pub fn request_meta<'r>(req: &'r Request<'_>) -> &'r RequestMeta {
+    req.local_cache(RequestMeta::start)
 }
 
 /// A span for work done on behalf of a request.
@@ -90,8 +126,7 @@ pub fn request_span(req: &Request<'_>) -> tracing::Span {
     request_meta(req).span.clone()
 }
 
-/// One line per request: method, route pattern (never the raw path: it holds capabilities),
-/// status and duration.
+/// One line per request ([`RequestMeta::log_line`]).
 pub struct RequestLog;
 
 #[rocket::async_trait]
@@ -108,16 +143,7 @@ impl Fairing for RequestLog {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let meta = request_meta(req);
         let route = req.route().map_or("-", |r| r.uri.path());
-        meta.span.in_scope(|| {
-            tracing::info!(
-                method = %req.method(),
-                route,
-                status = res.status().code,
-                us = meta.started.elapsed().as_micros() as u64,
-                "request"
-            );
-        });
+        request_meta(req).log_line(req.method().as_str(), route, res.status().code);
     }
 }

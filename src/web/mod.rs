@@ -3,6 +3,7 @@
 pub mod api;
 pub mod browser;
 pub mod card;
+pub mod fast_start;
 pub mod flow;
 pub mod headers;
 mod lifecycle;

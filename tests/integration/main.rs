@@ -8,6 +8,7 @@ mod card_browser;
 mod card_flow;
 mod contract;
 mod delivery;
+mod fast_start;
 mod flow_pages;
 mod fuzz_corpus;
 mod hardening;

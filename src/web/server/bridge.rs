@@ -18,6 +18,7 @@ use rocket::http::{Cookie, Header, Method};
 use rocket::local::asynchronous::Client;
 
 use super::connection::Activity;
+use crate::web::fast_start::FastStart;
 
 /// The most body read before Rocket sees it. Every route's own limit is below this, so a body
 /// cut here is always one its route refuses (413 from the route's own catcher, as before).
@@ -60,6 +61,15 @@ pub async fn answer(
         }
     };
 
+    if FastStart::serves(&parts.method, target.path()) {
+        if let Some(fast) = client.rocket().state::<FastStart>() {
+            let handling = activity.handling();
+            let answer = fast.answer(&parts.headers, body).await;
+            drop(handling);
+            return closing_unless(complete, answer);
+        }
+    }
+
     let mut request = client.req(method, target.as_str().to_owned()).remote(peer);
     for (name, value) in &parts.headers {
         // Rocket's own server skips header values that are not UTF-8 the same way.
@@ -88,12 +98,16 @@ pub async fn answer(
     }
     let bytes = response.into_bytes().await.unwrap_or_default();
     drop(handling);
-    let mut answer = answer
+    let answer = answer
         .body(Full::new(Bytes::from(bytes)))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad response header"));
+    closing_unless(complete, answer)
+}
+
+/// `Connection: close` unless the whole body was read: the rest of it is still on the wire, so
+/// this connection cannot carry another request.
+fn closing_unless(complete: bool, mut answer: Answer) -> Answer {
     if !complete {
-        // The rest of the body is still on the wire: this connection cannot carry another
-        // request.
         answer
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));

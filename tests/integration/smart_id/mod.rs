@@ -296,7 +296,13 @@ async fn identical_starts_within_15_s_are_one_session_unless_nonce() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_parallel_sessions_all_complete() {
     let s = simulator(300).await;
-    let c = client(&s);
+    // 200 TLS handshakes at once on a busy 2-core machine can take longer than the product's
+    // 5 s connect bound; this test is about every session completing, not about that bound.
+    let c = SmartIdClient::new(SmartIdSettings {
+        connect_timeout: Duration::from_secs(30),
+        ..settings(&s)
+    })
+    .unwrap();
     let ids = [
         "PNOEE-50001029996",
         "PNOEE-39901012239",
