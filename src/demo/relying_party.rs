@@ -113,7 +113,9 @@ fn readable(claims: &serde_json::Map<String, Value>) -> Value {
     let rows: Vec<_> = claims
         .iter()
         .map(|(k, v)| {
-            let time = matches!(k.as_str(), "iat" | "exp" | "nbf").then(|| iso(v)).flatten();
+            let time = matches!(k.as_str(), "iat" | "exp" | "nbf")
+                .then(|| iso(v))
+                .flatten();
             json!([k, v.to_string(), time])
         })
         .collect();
