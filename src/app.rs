@@ -107,7 +107,13 @@ pub fn build_with_store(
     let courier = Courier::new(store.clone(), config.delivery.clone())?;
     let flows = Arc::new(FlowService::new(&config, store, courier.clone())?);
     let worker = DeliveryWorker::new(courier);
-    let pages = Pages::new(config.public_url.as_url().path())?;
+    let site = web::site::Site::from_config(&config);
+    let pages = Pages::new(config.public_url.as_url().path(), site)?;
+    for (tag, _) in config.means_catalog().tags() {
+        if pages.unlabelled(&tag) {
+            tracing::warn!(%tag, "attribute tag has no label in every language: pages show the tag itself; set [pages.labels.<tag>]");
+        }
+    }
     let web = WebSettings {
         secure: config.public_url.as_url().scheme() == "https",
         public_origin: config.public_url.origin_string(),

@@ -49,13 +49,51 @@ pub fn check_config(path: Option<PathBuf>) -> ExitCode {
 
 pub fn serve(path: Option<PathBuf>) -> ExitCode {
     match load(path) {
-        Ok(cfg) => run_server(cfg, false),
+        Ok(cfg) => run_server(cfg, None),
         Err(code) => code,
     }
 }
 
-/// Runs the server (with the demo relying party if `demo`) until Ctrl-C or SIGTERM.
-pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
+/// Runs the server (with the demo relying party and its `banner` for the demo) until Ctrl-C
+/// or SIGTERM. The port is bound first: a taken port is the first and only thing said, and a
+/// banner only appears once the server has its port.
+pub fn run_server(cfg: Config, banner: Option<String>) -> ExitCode {
+    let demo = banner.is_some();
+    let listener = match crate::web::server::bind(&cfg.server) {
+        Ok(listener) => listener,
+        Err(e) => {
+            let flag = if demo {
+                "--port N"
+            } else {
+                "server.port (or AUTH_EID_SERVER__PORT=N)"
+            };
+            let port = cfg.server.port;
+            match e {
+                crate::web::server::ServeError::Bind(_, io)
+                    if io.kind() == std::io::ErrorKind::AddrInUse =>
+                {
+                    say(format_args!(
+                        "auth-eid: port {port} is in use (another auth-eid?); try {flag} with a free port"
+                    ))
+                }
+                other => say(format_args!("auth-eid: {other}")),
+            }
+            return ExitCode::from(1);
+        }
+    };
+    // The demo also starts its card connector on the next port.
+    if demo {
+        let next = crate::demo::connector_port(cfg.server.port);
+        if std::net::TcpListener::bind((cfg.server.address, next)).is_err() {
+            say(format_args!(
+                "auth-eid: port {next} (the demo's card connector, --port + 1) is in use; try --port N with two free ports"
+            ));
+            return ExitCode::from(1);
+        }
+    }
+    if let Some(banner) = banner {
+        say(format_args!("{banner}"));
+    }
     let log = crate::telemetry::init(cfg.log_format, &cfg.log_level);
     for name in config::unrelated_env_vars() {
         tracing::warn!(variable = %name, "an AUTH_EID_ environment variable names no setting: ignored");
@@ -67,7 +105,7 @@ pub fn run_server(cfg: Config, demo: bool) -> ExitCode {
         } else {
             crate::app::build(cfg).await?
         };
-        crate::web::server::serve(app, &server)
+        crate::web::server::serve_bound(listener, app, &server)
             .await
             .map_err(crate::app::AppError::from)
     });
@@ -102,11 +140,11 @@ pub struct DemoArgs {
 pub fn demo(args: DemoArgs) -> ExitCode {
     match crate::demo::config(args.port, args.state_dir) {
         Ok(cfg) => {
-            eprintln!(
+            let banner = format!(
                 "auth-eid demo: open {}/demo/ in a browser. Means: test, an emulated eID card (PIN 1234), Smart-ID against its simulator. Demo keys: not for production.",
                 cfg.public_url.base()
             );
-            run_server(cfg, true)
+            run_server(cfg, Some(banner))
         }
         Err(e) => {
             say(format_args!("auth-eid demo: {e}"));

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod attributes;
+pub mod branding;
 pub mod check_cert;
 pub mod cli;
 pub mod config;

@@ -10,17 +10,37 @@
   var form = document.getElementById("card-form");
   var pin = document.getElementById("pin");
   var submit = document.getElementById("card-submit");
+  var help = document.getElementById("card-help");
+  var retryRow = document.getElementById("card-retry-row");
+  var retry = document.getElementById("card-retry");
+  // The browser's own CLDR plural rules for the page's language ("1 try" / "2 tries").
+  var plurals = new Intl.PluralRules(document.documentElement.lang || "en");
 
+  // An error moves the focus to the message, so it is read out and the keyboard starts there.
   function say(text, isError) {
     status.textContent = text;
     status.className = isError ? "status error" : "status";
+    if (isError) { status.focus(); }
+  }
+
+  function triesLeft(n) {
+    var text = plurals.select(n) === "one" ? d.tWrongPinOne : d.tWrongPinOther;
+    return text.replace("{n}", String(n));
+  }
+
+  // A blocked PIN cannot be tried again here: the form goes away for good.
+  function lock() {
+    form.hidden = true;
+    pin.disabled = true;
+    submit.disabled = true;
+    retryRow.hidden = true;
   }
 
   function connectorMessage(body) {
     switch (body && body.error) {
       case "no_reader": case "pcsc_unavailable": return d.tNoReader;
       case "no_card": return d.tNoCard;
-      case "wrong_pin": return d.tWrongPin.replace("{n}", String(body.tries_left));
+      case "wrong_pin": return triesLeft(body.tries_left);
       case "pin_blocked": return d.tPinBlocked;
       case "card_removed": return d.tCardRemoved;
       case "busy": return d.tBusy;
@@ -35,17 +55,28 @@
 
   function checkCard() {
     say(d.tChecking);
+    help.hidden = true;
+    retryRow.hidden = true;
     fetch(d.connector + "/v1/status", { mode: "cors", cache: "no-store" })
       .then(json)
       .then(function (r) {
-        if (!r.ok) { say(connectorMessage(r.body), true); return; }
-        if (!r.body.readers || r.body.readers.length === 0) { say(d.tNoReader, true); return; }
-        if (!r.body.card_present) { say(d.tNoCard, true); return; }
+        var problem = !r.ok ? connectorMessage(r.body)
+          : (!r.body.readers || r.body.readers.length === 0) ? d.tNoReader
+          : !r.body.card_present ? d.tNoCard : null;
+        if (problem) {
+          retryRow.hidden = false;
+          say(problem, true);
+          return;
+        }
         say(d.tReady);
         form.hidden = false;
         pin.focus();
       })
-      .catch(function () { say(d.tNoConnector, true); });
+      .catch(function () {
+        help.hidden = false;
+        retryRow.hidden = false;
+        say(d.tNoConnector, true);
+      });
   }
 
   function post(url, fields) {
@@ -75,7 +106,7 @@
       })
       .then(function (r) {
         pinValue = null;
-        if (!r.ok) { throw { message: connectorMessage(r.body) }; }
+        if (!r.ok) { throw { message: connectorMessage(r.body), blocked: r.body && r.body.error === "pin_blocked" }; }
         say(d.tVerifying);
         return post(d.tokenUrl, { csrf: d.csrf, token: r.body });
       })
@@ -85,10 +116,11 @@
       })
       .catch(function (e) {
         pinValue = null;
+        if (e && e.blocked) { lock(); } else { submit.disabled = false; }
         say((e && e.message) || d.tNoConnector, true);
-        submit.disabled = false;
       });
   });
 
+  retry.addEventListener("click", checkCard);
   checkCard();
 }());

@@ -1,11 +1,13 @@
 // The Smart-ID waiting page: polls our status endpoint (no personal data in it) and moves on
-// by submitting the page's own "continue" form when the phone has answered. Without script the
-// page refreshes itself and the button does the same.
+// by submitting the page's own "continue" form when the phone has answered. With script the
+// button is hidden (there is nothing to press); without script the page refreshes itself and
+// the button does the same.
 (function () {
   "use strict";
   var status = document.getElementById("sid-status");
   var finish = document.getElementById("sid-finish");
   if (!status || !finish) { return; }
+  finish.hidden = true;
   function poll() {
     fetch(status.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" })
       // A server-side hiccup (5xx) is retried; any other answer is final for this page.

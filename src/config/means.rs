@@ -25,6 +25,8 @@ pub struct CardSettings {
     pub auth_profile: String,
     pub rrn_profile: String,
     pub attributes: BTreeMap<AttributeTag, String>,
+    /// Where citizens download the connector (https), shown when none answers.
+    pub connector_download_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +105,21 @@ pub(super) fn card(raw: &RawCardMeans, errors: &mut Vec<ConfigError>) -> CardSet
             "must be between 10 and 900",
         ));
     }
+    let download = raw.connector_download_url.as_deref().and_then(|u| {
+        HttpUrl::parse(u)
+            .ok()
+            .filter(|u| u.as_url().scheme() == "https")
+            .map(|u| u.as_str().to_string())
+            .or_else(|| {
+                errors.push(ConfigError::key(
+                    "means.card.connector_download_url",
+                    "must be an https URL in canonical form",
+                ));
+                None
+            })
+    });
     CardSettings {
+        connector_download_url: download,
         enabled: raw.enabled,
         connector_url: connector.map(|u| u.origin_string()).unwrap_or_default(),
         nonce_ttl: Duration::from_secs(raw.nonce_ttl_seconds),

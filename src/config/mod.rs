@@ -5,6 +5,7 @@ mod catalog;
 mod errors;
 mod keys;
 mod means;
+mod pages;
 pub mod raw;
 mod server_store;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use errors::figment_errors;
 pub use errors::{ConfigError, ConfigErrors};
 pub use keys::{is_demo_key, public_fingerprint};
 pub use means::{CardSettings, SmartIdMeansSettings};
+pub use pages::{PagesSettings, LANGUAGES};
 pub use raw::{LogFormat, Mode, StoreKind};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
 
@@ -84,6 +86,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub store: StoreSettings,
+    /// Attribute labels, who is asking, branding.
+    pub pages: PagesSettings,
     /// Trust profiles, loaded and parsed once.
     pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
@@ -120,6 +124,7 @@ const SECTIONS: &[&str] = &[
     "log",
     "store",
     "trust",
+    "pages",
 ];
 
 fn is_setting(key: &str) -> bool {
@@ -302,6 +307,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         ));
     }
 
+    let pages = pages::pages(&raw.pages, &cont, base_dir, &mut errors);
     let card = means::card(&raw.means.card, &mut errors);
     let smart_id = means::smart_id(&raw.means.smart_id, base_dir, production, &mut errors);
 
@@ -427,6 +433,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         log_format: raw.log.format,
         log_level: raw.log.level,
         store,
+        pages,
         base_dir: base_dir.to_path_buf(),
     })
 }

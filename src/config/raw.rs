@@ -42,6 +42,9 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub store: RawStore,
+    /// `[pages]`: labels, who is asking, branding (config/pages.rs).
+    #[serde(default)]
+    pub pages: super::pages::RawPages,
     /// `[trust.<profile>]`: anchors, intermediates, revocation and rules (see docs/pki.md).
     #[serde(default)]
     pub trust: BTreeMap<String, crate::pki::TrustProfileConfig>,
@@ -193,6 +196,8 @@ pub struct RawCardMeans {
     pub rrn_profile: String,
     /// tag = identity field (docs/configuration.md lists the card's fields)
     pub attributes: BTreeMap<String, String>,
+    /// Where citizens get the connector; the card page links it when no connector answers.
+    pub connector_download_url: Option<String>,
 }
 
 impl Default for RawCardMeans {
@@ -204,6 +209,7 @@ impl Default for RawCardMeans {
             auth_profile: "beid_auth".into(),
             rrn_profile: "beid_rrn".into(),
             attributes: BTreeMap::new(),
+            connector_download_url: None,
         }
     }
 }

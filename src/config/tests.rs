@@ -306,3 +306,64 @@ fn smart_id_resume_lease_is_bounded() {
     assert!(!errors_with(3_000));
     assert!(!errors_with(15_000));
 }
+
+/// The demo configuration with `[pages]` replaced by `pages`.
+fn with_pages(pages: &str) -> String {
+    let text = demo_text();
+    let start = text.find("[pages]").unwrap();
+    let end = text.find("[log]").unwrap();
+    format!("{}{pages}\n{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn pages_branding_is_checked_with_the_contrast_ratio() {
+    let dir = std::env::temp_dir().join(format!("auth-eid-branding-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("logo.svg"),
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    )
+    .unwrap();
+    let good = format!(
+        "[pages]\nstatic_dir = \"{}\"\nlogo = \"logo.svg\"\nlogo_alt = {{ en = \"City\" }}\n\
+         primary_color = \"#0b5394\"\nfooter = {{ nl = \"Stad\" }}\n\
+         [[pages.services]]\nprefix = \"http://127.0.0.1:8400/demo/\"\nname = \"Demo\"\n\
+         [pages.labels.email]\nen = \"Mail\"\n",
+        dir.display()
+    );
+    let config = load(&with_pages(&good)).unwrap();
+    let branding = &config.pages.branding;
+    assert_eq!(branding.primary.unwrap().to_string(), "#0b5394");
+    assert_eq!(
+        branding.logo.as_ref().unwrap().content_type,
+        "image/svg+xml"
+    );
+    assert_eq!(
+        config
+            .pages
+            .requesters
+            .display_name("http://127.0.0.1:8400/demo/result"),
+        Some("Demo")
+    );
+
+    // Too light for white text: refused, with the ratio in the message.
+    let errors = load(&with_pages("[pages]\nprimary_color = \"#66aaff\"\n")).unwrap_err();
+    let text = errors.to_string();
+    assert!(keys_of(&errors).contains(&"pages.primary_color"), "{text}");
+    assert!(text.contains(":1") && text.contains("4.5:1"), "{text}");
+
+    let bad = "[pages]\nprimary_color = \"blue\"\nlogo = \"../x.svg\"\n\
+               [[pages.services]]\nprefix = \"https://elsewhere.example/\"\nname = \"X\"\n\
+               [pages.labels.email]\nxx = \"Mail\"\n";
+    let errors = load(&with_pages(bad)).unwrap_err();
+    let keys = keys_of(&errors);
+    for key in [
+        "pages.primary_color",
+        "pages.logo",
+        "pages.services[0].prefix",
+        "pages.labels.email.xx",
+    ] {
+        assert!(keys.contains(&key), "{key} not reported: {errors}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

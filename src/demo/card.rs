@@ -44,16 +44,22 @@ revocation = "off"
     ))
 }
 
-/// Starts the connector with the emulated card, for pages of `origin`.
-pub async fn start_connector(dir: &Path, demo_port: u16, origin: &str) -> Result<(), String> {
-    let access =
-        EmulatedAccess::from_state_dir(Profile::Rsa, dir).map_err(|e| format!("demo card: {e}"))?;
+/// Starts the connector with the emulated card, for pages of `origin`; gives the card, so the
+/// demo page can show and reset its PIN tries.
+pub async fn start_connector(
+    dir: &Path,
+    demo_port: u16,
+    origin: &str,
+) -> Result<Arc<EmulatedAccess>, String> {
+    let access = Arc::new(
+        EmulatedAccess::from_state_dir(Profile::Rsa, dir).map_err(|e| format!("demo card: {e}"))?,
+    );
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, connector_port(demo_port)));
     let settings = Settings::new(listen, &[origin.to_string()]).map_err(|e| e.to_string())?;
-    let rocket = connector::rocket(settings, Arc::new(access))
+    let rocket = connector::rocket(settings, access.clone())
         .ignite()
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(rocket.launch());
-    Ok(())
+    Ok(access)
 }

@@ -15,6 +15,7 @@ use crate::app::{self, AppError};
 use crate::config::{self, Config};
 use crate::demo_keys;
 
+pub use card::connector_port;
 pub use relying_party::DemoRelyingParty;
 
 const DEMO_CONFIG: &str = include_str!("../../config.toml");
@@ -62,12 +63,14 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
 
 /// The plugin plus the demo relying party.
 pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
-    let rp = DemoRelyingParty::new(&config)?;
+    let mut rp = DemoRelyingParty::new(&config)?;
     if config.card.enabled {
         let origin = config.public_url.origin_string();
-        card::start_connector(&config.base_dir.join("card"), config.server.port, &origin)
-            .await
-            .map_err(AppError::Demo)?;
+        let card =
+            card::start_connector(&config.base_dir.join("card"), config.server.port, &origin)
+                .await
+                .map_err(AppError::Demo)?;
+        rp.card = Some(card);
     }
     Ok(app::build(config)
         .await?

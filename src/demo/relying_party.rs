@@ -32,6 +32,8 @@ pub struct DemoRelyingParty {
     decrypter: Box<dyn JweDecrypter>,
     verifier: Box<dyn JwsVerifier>,
     received: Mutex<HashMap<String, String>>,
+    /// The emulated card behind the demo's connector, when the card means is on.
+    pub card: Option<std::sync::Arc<crate::simulate::card::EmulatedAccess>>,
 }
 
 impl DemoRelyingParty {
@@ -71,11 +73,12 @@ impl DemoRelyingParty {
             decrypter: Box::new(decrypter),
             verifier,
             received: Mutex::new(HashMap::new()),
+            card: None,
         })
     }
 
     /// Decrypts and verifies a result token; the claims as (name, JSON text) rows.
-    fn open(&self, token: &str) -> Result<Vec<(String, String)>, String> {
+    fn open(&self, token: &str) -> Result<serde_json::Map<String, Value>, String> {
         let (plain, _) = josekit::jwe::deserialize_compact(token, &*self.decrypter)
             .map_err(|e| format!("decryption failed: {e}"))?;
         let outer: Value =
@@ -83,13 +86,53 @@ impl DemoRelyingParty {
         let njwt = outer["njwt"].as_str().ok_or("no njwt in the plaintext")?;
         let (claims, _) = josekit::jwt::decode_with_verifier(njwt, &*self.verifier)
             .map_err(|e| format!("signature check failed: {e}"))?;
-        Ok(claims
-            .claims_set()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect())
+        Ok(claims.claims_set().clone())
     }
 
+    /// Tries left on the demo card's PIN (3 when fresh; 0 is blocked).
+    fn card_tries(&self) -> Option<u8> {
+        self.card.as_ref().map(|c| c.card().tries_left())
+    }
+
+    fn index_data(&self) -> Value {
+        json!({"tags": self.tags, "sid_tags": self.sid_tags, "card_tries": self.card_tries()})
+    }
+}
+
+/// The result as a person reads it: a status badge, the attributes as a table, every claim
+/// with its times in ISO 8601 (UTC) beside the number.
+fn readable(claims: &serde_json::Map<String, Value>) -> Value {
+    let iso = |v: &Value| {
+        v.as_i64()
+            .and_then(|t| rocket::time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .and_then(|t| {
+                t.format(&rocket::time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+    };
+    let rows: Vec<_> = claims
+        .iter()
+        .map(|(k, v)| {
+            let time = matches!(k.as_str(), "iat" | "exp" | "nbf")
+                .then(|| iso(v))
+                .flatten();
+            json!([k, v.to_string(), time])
+        })
+        .collect();
+    let attributes: Vec<_> = claims
+        .get("attributes")
+        .and_then(Value::as_object)
+        .map(|a| {
+            a.iter()
+                .map(|(k, v)| json!([k, v.as_str().map_or_else(|| v.to_string(), str::to_string)]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = claims.get("status").and_then(Value::as_str).unwrap_or("");
+    json!({"claims": rows, "attributes": attributes, "status": status, "ok": status == "succes"})
+}
+
+impl DemoRelyingParty {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         self.received.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -100,10 +143,17 @@ fn index(
     rp: &State<DemoRelyingParty>,
     b: Browser<'_>,
 ) -> Result<Html, crate::web::browser::PageError> {
-    b.render(
-        "demo_index.html.tera",
-        &json!({"tags": rp.tags, "sid_tags": rp.sid_tags}),
-    )
+    b.render("demo_index.html.tera", &rp.index_data())
+}
+
+/// "Reset the demo card": its PIN tries back to three (a real card needs its PUK at the town
+/// hall).
+#[rocket::post("/card/reset")]
+fn card_reset(rp: &State<DemoRelyingParty>, _same: crate::web::browser::SameOrigin) -> Redirect {
+    if let Some(card) = &rp.card {
+        card.card().unblock();
+    }
+    Redirect::to(format!("{}/demo/", rp.public_url))
 }
 
 #[derive(FromForm)]
@@ -144,10 +194,9 @@ async fn start(
         ),
         Err(e) => format!("start_authentication failed: {e}"),
     };
-    let page = b.render(
-        "demo_index.html.tera",
-        &json!({"tags": rp.tags, "sid_tags": rp.sid_tags, "error": error}),
-    );
+    let mut data = rp.index_data();
+    data["error"] = json!(error);
+    let page = b.render("demo_index.html.tera", &data);
     Err(page.unwrap_or(Html(rocket::http::Status::InternalServerError, error)))
 }
 
@@ -186,7 +235,7 @@ async fn result(
     };
     let data = match token.as_deref().map(|t| rp.open(t)) {
         Some(Ok(claims)) => {
-            json!({"delivery": delivery, "token": token, "result": {"claims": claims}})
+            json!({"delivery": delivery, "token": token, "result": readable(&claims)})
         }
         Some(Err(e)) => json!({"error": e}),
         None => json!({"error": "no result arrived (yet): reload this page in a moment"}),
@@ -196,5 +245,5 @@ async fn result(
 }
 
 pub fn routes() -> Vec<Route> {
-    rocket::routes![index, start, receive, result]
+    rocket::routes![index, start, receive, result, card_reset]
 }

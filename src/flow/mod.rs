@@ -66,6 +66,8 @@ pub struct BrowserProof<'a> {
 pub struct FlowView {
     pub id: FlowId,
     pub attributes: Vec<AttributeTag>,
+    /// Where the citizen returns (allow-listed at start): it names who is asking.
+    pub continuation: String,
     pub state: FlowState,
     pub csrf: String,
     /// Enabled means that can provide every requested attribute.
@@ -155,6 +157,7 @@ impl FlowService {
         FlowView {
             id: id.clone(),
             attributes: record.attributes.clone(),
+            continuation: record.continuation.clone(),
             state: record.state.clone(),
             csrf: binding.csrf.clone(),
             able: self.catalog.able(&record.attributes),
@@ -250,6 +253,32 @@ impl FlowService {
 }
 
 impl FlowService {
+    /// "Choose another way": back to the choice of means, the flow still open. Whatever the
+    /// means had under way is dropped with its progress: a card challenge can no longer be
+    /// used, a Smart-ID session's later answer finds the flow elsewhere and is ignored.
+    pub async fn choose_again(
+        &self,
+        id: &FlowId,
+        proof: &BrowserProof<'_>,
+    ) -> Result<(), FlowError> {
+        let (version, mut record) = self.authorized(id, proof).await?;
+        match record.state {
+            FlowState::Delivered { .. } => return Err(FlowError::Finished),
+            FlowState::Created => return Ok(()),
+            FlowState::MeansChosen { .. } | FlowState::Authenticating { .. } => {}
+        }
+        record.state = FlowState::Created;
+        if self
+            .store
+            .update_flow(id, version, &encode(&record), None)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(FlowError::WrongState)
+        }
+    }
+
     /// Records a means' progress (`Authenticating { means, progress }`) with a compare-and-set.
     /// With a browser proof the step must come from the bound browser with its CSRF token;
     /// without one it is the means' own background work. `check` sees the current progress

@@ -109,6 +109,11 @@ impl UrlPrefix {
         Ok(UrlPrefix { url, path })
     }
 
+    /// How specific the prefix is (its length): a longer prefix matches fewer URLs.
+    pub fn specificity(&self) -> usize {
+        self.url.as_str().len()
+    }
+
     fn matches(&self, candidate: &HttpUrl, path: &NormalPath) -> bool {
         let (p, c) = (&self.url, &candidate.0);
         p.scheme() == c.scheme()

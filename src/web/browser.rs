@@ -15,6 +15,16 @@ use crate::store::StoreError;
 
 use super::pages::{Lang, Pages};
 
+#[cfg(test)]
+#[test]
+fn phones_are_told_by_their_user_agent() {
+    let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15";
+    let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safari";
+    let desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36";
+    assert!(is_phone(Some(iphone)) && is_phone(Some(android)));
+    assert!(!is_phone(Some(desktop)) && !is_phone(None));
+}
+
 /// Browser-facing settings derived from the configuration.
 pub struct WebSettings {
     /// `public_url` is https: cookies get `Secure` and the `__Secure-` prefix.
@@ -39,6 +49,8 @@ pub struct Browser<'r> {
     pub pages: &'r Pages,
     pub web: &'r WebSettings,
     pub lang: Lang,
+    /// The browser says it is a phone or tablet (User-Agent): no card reader there.
+    pub on_phone: bool,
     pub jar: &'r CookieJar<'r>,
     /// The request's span: domain work is instrumented with it.
     pub span: tracing::Span,
@@ -99,6 +111,7 @@ impl<'r> FromRequest<'r> for Browser<'r> {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let lang = Lang::of(req);
+        let on_phone = is_phone(req.headers().get_one("User-Agent"));
         let span = super::headers::request_span(req);
         let jar = req.cookies();
         let cookie = jar
@@ -109,11 +122,22 @@ impl<'r> FromRequest<'r> for Browser<'r> {
             pages,
             web,
             lang,
+            on_phone,
             jar,
             span,
             cookie,
         })
     }
+}
+
+/// Phones and tablets by their User-Agent (Android, iPhone, iPad and the "Mobi" token browsers
+/// add on phones). iPadOS Safari says it is a Mac; it still gets the card with its needs.
+fn is_phone(user_agent: Option<&str>) -> bool {
+    user_agent.is_some_and(|ua| {
+        ["Mobi", "Android", "iPhone", "iPad"]
+            .iter()
+            .any(|token| ua.contains(token))
+    })
 }
 
 /// A means' state, present only when the means is enabled: its routes then answer 404, never

@@ -48,7 +48,9 @@ pub async fn page(
         Ok(view) => view,
         Err(elsewhere) => return Ok(Err(elsewhere)),
     };
-    let data = json!({"id": id.as_str(), "csrf": view.csrf, "connector": card.0.connector_url()});
+    let mut data = super::flow::flow_data(&b, &view);
+    data["connector"] = json!(card.0.connector_url());
+    data["download"] = json!(b.pages.site().connector_download);
     Ok(Ok(CardPage(
         b.render("card.html.tera", &data)?,
         card.0.connector_url().to_string(),

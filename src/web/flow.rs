@@ -25,8 +25,21 @@ fn means_path(b: &Browser<'_>, id: &FlowId, means: MeansId) -> Redirect {
     Redirect::to(format!("{}/flow/{}/{}", b.pages.base(), id, means.path()))
 }
 
-fn means_label(b: &Browser<'_>, means: MeansId) -> String {
-    b.pages.text(b.lang, &format!("means_{}", means.path()))
+/// A means as the choice shows it: icon, name, what the citizen needs, and whether this
+/// device can use it (a card reader cannot be plugged into a phone).
+fn means_choice(b: &Browser<'_>, means: MeansId) -> serde_json::Value {
+    let key = means.path();
+    let unusable = means == MeansId::Card && b.on_phone;
+    json!({"id": key, "label": b.pages.text(b.lang, &format!("means_{key}")),
+        "need": b.pages.text(b.lang, &format!("means_{key}_need")),
+        "icon": format!("{}/static/{key}.svg", b.pages.base()),
+        "unusable": unusable.then(|| b.pages.text(b.lang, "means_card_phone"))})
+}
+
+/// What every flow page shows about the flow: who is asking.
+pub fn flow_data(b: &Browser<'_>, view: &FlowView) -> serde_json::Value {
+    json!({"id": view.id.as_str(), "csrf": view.csrf,
+        "service": b.pages.site().requester(&view.continuation)})
 }
 
 pub enum Opened {
@@ -70,12 +83,15 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
             Ok(Opened::Continue(Box::new(means_path(&b, &id, *means))))
         }
         FlowState::Created | FlowState::MeansChosen { .. } => {
-            let means: Vec<_> = view
-                .able
+            let means: Vec<_> = view.able.iter().map(|m| means_choice(&b, *m)).collect();
+            let labels: Vec<_> = view
+                .attributes
                 .iter()
-                .map(|m| json!({"id": m.path(), "label": means_label(&b, *m)}))
+                .map(|t| b.pages.label(b.lang, t))
                 .collect();
-            let data = json!({"id": id.as_str(), "csrf": view.csrf, "attributes": view.attributes, "means": means});
+            let mut data = flow_data(&b, &view);
+            data["attributes"] = json!(labels);
+            data["means"] = json!(means);
             b.render("start.html.tera", &data).map(Opened::Page)
         }
     }
@@ -101,6 +117,24 @@ pub async fn choose(
         .await
         .map_err(keep_flow(&id, proof.csrf))?;
     Ok(means_path(&b, &id, means))
+}
+
+/// "Choose another way" on a means page: back to the choice, the flow still open.
+#[rocket::post("/flow/<id>/choose", data = "<form>")]
+pub async fn choose_again(
+    id: &str,
+    form: Form<StepForm>,
+    b: Browser<'_>,
+    _same: SameOrigin,
+) -> Result<Redirect, PageError> {
+    let id = flow_id(id)?;
+    let proof = b.proof(form.csrf.as_deref());
+    b.flows
+        .choose_again(&id, &proof)
+        .instrument(b.span.clone())
+        .await
+        .map_err(keep_flow(&id, proof.csrf))?;
+    Ok(Redirect::to(format!("{}/flow/{}", b.pages.base(), id)))
 }
 
 #[rocket::post("/flow/<id>/cancel", data = "<form>")]
@@ -157,9 +191,11 @@ pub async fn test_page(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
         .flows
         .test_preview(&view.attributes)
         .into_iter()
-        .map(|(tag, value)| json!({"tag": tag, "value": value}))
+        .zip(&view.attributes)
+        .map(|((_, value), tag)| json!({"label": b.pages.label(b.lang, tag), "value": value}))
         .collect();
-    let data = json!({"id": id.as_str(), "csrf": view.csrf, "shared": shared});
+    let mut data = flow_data(&b, &view);
+    data["shared"] = json!(shared);
     b.render("test_confirm.html.tera", &data).map(Opened::Page)
 }
 

@@ -6,9 +6,11 @@ pub mod card;
 pub mod fast_start;
 pub mod flow;
 pub mod headers;
+mod lang;
 mod lifecycle;
 pub mod pages;
 pub mod server;
+pub mod site;
 pub mod smart_id;
 
 pub use lifecycle::Lifecycle;
@@ -23,19 +25,40 @@ use pages::{Lang, Pages};
 const STATIC: &[(&str, &str)] = &[
     ("style.css", include_str!("../../static/style.css")),
     ("card.js", include_str!("../../static/card.js")),
+    ("pages.js", include_str!("../../static/pages.js")),
     ("smart-id.js", include_str!("../../static/smart-id.js")),
+    ("favicon.svg", include_str!("../../static/favicon.svg")),
+    ("card.svg", include_str!("../../static/card.svg")),
+    ("smart-id.svg", include_str!("../../static/smart-id.svg")),
+    ("test.svg", include_str!("../../static/test.svg")),
 ];
 
-/// Stylesheets and scripts, compiled in.
+/// Stylesheets, scripts and icons, compiled in; `site.css` is the deployment's colours.
 #[rocket::get("/static/<file>")]
-fn asset(file: &str) -> Option<(ContentType, &'static str)> {
+fn asset(file: &str, pages: &rocket::State<Pages>) -> Option<(ContentType, String)> {
+    if file == "site.css" {
+        return Some((ContentType::CSS, pages.site().stylesheet()));
+    }
     let (_, body) = STATIC.iter().find(|(name, _)| *name == file)?;
-    let kind = if file.ends_with(".js") {
-        ContentType::JavaScript
-    } else {
-        ContentType::CSS
+    let kind = match file.rsplit_once('.').map(|(_, e)| e) {
+        Some("js") => ContentType::JavaScript,
+        Some("svg") => ContentType::SVG,
+        _ => ContentType::CSS,
     };
-    Some((kind, body))
+    Some((kind, body.to_string()))
+}
+
+/// The operator's logo (`pages.logo` in `pages.static_dir`, read at start-up).
+#[rocket::get("/static/site/<file>")]
+fn site_asset(file: &str, pages: &rocket::State<Pages>) -> Option<(ContentType, Vec<u8>)> {
+    let (kind, bytes) = pages.site().logo(file)?;
+    Some((ContentType::parse_flexible(kind)?, bytes.to_vec()))
+}
+
+/// Browsers ask for `/favicon.ico` by themselves; they accept an SVG answer.
+#[rocket::get("/favicon.ico")]
+fn favicon() -> (ContentType, &'static str) {
+    (ContentType::SVG, include_str!("../../static/favicon.svg"))
 }
 
 pub fn routes() -> Vec<Route> {
@@ -48,9 +71,12 @@ pub fn routes() -> Vec<Route> {
         flow::open,
         flow::choose,
         flow::cancel,
+        flow::choose_again,
         flow::test_page,
         flow::test_confirm,
         asset,
+        site_asset,
+        favicon,
         card::page,
         card::nonce,
         card::token,

@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 
 use figment::providers::{Format, Toml};
 use figment::Figment;
-use rocket::request::Request;
 use serde::Serialize;
+use serde_json::json;
 use tera::{Context, Tera};
+
+use super::site::Site;
+use crate::attributes::AttributeTag;
 
 /// Every page template, compiled into the binary under its file name.
 macro_rules! templates {
@@ -18,6 +21,7 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates![
     "base.html.tera",
     "cancel.html.tera",
+    "choose_another.html.tera",
     "start.html.tera",
     "test_confirm.html.tera",
     "done.html.tera",
@@ -29,54 +33,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "demo_result.html.tera",
 ];
 
-/// Languages of the pages; English is the fallback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Lang {
-    En,
-    Nl,
-    Fr,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Nl => "nl",
-            Lang::Fr => "fr",
-        }
-    }
-
-    /// The best supported language of an `Accept-Language` header (by q-value, then order).
-    pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let mut best = (Lang::En, 0.0f32);
-        for part in header.unwrap_or("").split(',') {
-            let mut pieces = part.trim().split(';');
-            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = pieces
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            let lang = match tag.split('-').next().unwrap_or("") {
-                "nl" => Lang::Nl,
-                "fr" => Lang::Fr,
-                "en" => Lang::En,
-                _ => continue,
-            };
-            if q > best.1 {
-                best = (lang, q);
-            }
-        }
-        best.0
-    }
-
-    /// The language of a request, from its Accept-Language header.
-    pub fn of(req: &Request<'_>) -> Lang {
-        Lang::from_accept_language(req.headers().get_one("Accept-Language"))
-    }
-}
+pub use super::lang::{Lang, Plural};
 
 pub type Texts = BTreeMap<String, String>;
 
@@ -86,12 +43,13 @@ fn load_texts(source: &str) -> Result<Texts, Box<figment::Error>> {
         .map_err(Box::new)
 }
 
-/// Templates and texts, ready to render.
+/// Templates and texts, ready to render, with the deployment's labels and branding.
 pub struct Pages {
     tera: Tera,
     texts: BTreeMap<Lang, Texts>,
     /// Path part of `public_url` (empty, or `/prefix`), for links and form actions.
     base: String,
+    site: Site,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +61,7 @@ pub enum PagesError {
 }
 
 impl Pages {
-    pub fn new(base: &str) -> Result<Self, PagesError> {
+    pub fn new(base: &str, site: Site) -> Result<Self, PagesError> {
         let mut tera = Tera::default();
         // Escape every value in every page: attribute values come from cards and phones.
         tera.autoescape_on(vec![".html.tera"]);
@@ -112,11 +70,13 @@ impl Pages {
             (Lang::En, load_texts(include_str!("../../locales/en.toml"))?),
             (Lang::Nl, load_texts(include_str!("../../locales/nl.toml"))?),
             (Lang::Fr, load_texts(include_str!("../../locales/fr.toml"))?),
+            (Lang::De, load_texts(include_str!("../../locales/de.toml"))?),
         ]);
         Ok(Pages {
             tera,
             texts,
             base: base.trim_end_matches('/').to_string(),
+            site,
         })
     }
 
@@ -128,7 +88,37 @@ impl Pages {
             .unwrap_or_else(|| key.to_string())
     }
 
-    /// Renders `template` with `data` plus `t` (texts), `lang` and `base`.
+    /// A text with a count: `key_one` or `key_other` by the language's plural rule, `{n}`
+    /// replaced.
+    pub fn text_n(&self, lang: Lang, key: &str, n: u64) -> String {
+        let form = match lang.plural(n) {
+            Plural::One => "one",
+            Plural::Other => "other",
+        };
+        self.text(lang, &format!("{key}_{form}"))
+            .replace("{n}", &n.to_string())
+    }
+
+    /// What the citizen reads for an attribute tag (site.rs: operator label, else ours).
+    pub fn label(&self, lang: Lang, tag: &AttributeTag) -> String {
+        self.site.label(lang, tag, |key| {
+            self.texts.get(&lang).and_then(|t| t.get(key)).cloned()
+        })
+    }
+
+    /// A tag some language would show as itself (worth a warning at start-up).
+    pub fn unlabelled(&self, tag: &AttributeTag) -> bool {
+        self.site.unlabelled(tag, |lang, key| {
+            self.texts.get(&lang).and_then(|t| t.get(key)).cloned()
+        })
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// Renders `template` with `data` plus `t` (texts), `lang`, `base`, the language
+    /// switcher (`langs`) and the branding (`brand`).
     pub fn render(
         &self,
         template: &str,
@@ -139,6 +129,12 @@ impl Pages {
         ctx.insert("t", &self.texts[&lang]);
         ctx.insert("lang", lang.code());
         ctx.insert("base", &self.base);
+        let langs: Vec<_> = Lang::ALL
+            .iter()
+            .map(|l| json!({"code": l.code(), "name": l.endonym(), "current": *l == lang}))
+            .collect();
+        ctx.insert("langs", &langs);
+        ctx.insert("brand", &self.site.brand(lang, &self.base));
         self.tera.render(template, &ctx)
     }
 
@@ -155,32 +151,12 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn language_follows_accept_language() {
-        assert_eq!(Lang::from_accept_language(None), Lang::En);
-        assert_eq!(
-            Lang::from_accept_language(Some("nl-BE,nl;q=0.9,en;q=0.8")),
-            Lang::Nl
-        );
-        assert_eq!(
-            Lang::from_accept_language(Some("de-DE, fr;q=0.5, en;q=0.4")),
-            Lang::Fr
-        );
-        assert_eq!(
-            Lang::from_accept_language(Some("en;q=0.2, nl;q=0.9")),
-            Lang::Nl
-        );
-        assert_eq!(Lang::from_accept_language(Some("de, es")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some(";;;,q=,x;q=abc")), Lang::En);
-    }
 
     #[test]
     fn every_language_has_every_text() {
-        let pages = Pages::new("").unwrap();
+        let pages = Pages::new("", Site::default()).unwrap();
         let en: Vec<_> = pages.texts()[&Lang::En].keys().collect();
-        for lang in [Lang::Nl, Lang::Fr] {
+        for lang in [Lang::Nl, Lang::Fr, Lang::De] {
             let other: Vec<_> = pages.texts()[&lang].keys().collect();
             assert_eq!(en, other, "{lang:?}");
         }
@@ -188,22 +164,24 @@ mod tests {
 
     #[test]
     fn every_template_renders_and_escapes() {
-        let pages = Pages::new("/p").unwrap();
+        let pages = Pages::new("/p", Site::default()).unwrap();
         let evil = "<script>alert(1)</script>\"'&";
         let data = json!({
             "id": "AAAAAAAAAAAAAAAAAAAAAA", "csrf": "c", "attributes": [evil],
-            "means": [{"id": "test", "label": evil}], "shared": [{"tag": "x", "value": evil}],
+            "means": [{"id": "test", "label": evil, "need": evil, "icon": "/p/static/test.svg", "unusable": evil}],
+            "shared": [{"label": evil, "value": evil}], "service": evil, "download": evil,
             "message": evil, "result": {"status": evil, "claims": [[evil, evil]]},
             "error": evil, "tags": [{"name": evil, "checked": true}], "sid_tags": [evil], "token": evil, "delivery": evil, "raw": evil,
             "connector": "http://127.0.0.1:24801", "countries": [{"code": "EE", "name": evil}],
             "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
         });
         let mut rendered = 0;
-        for (name, _) in TEMPLATES
-            .iter()
-            .filter(|(n, _)| !n.starts_with("base") && !n.starts_with("cancel"))
-        {
-            for lang in [Lang::En, Lang::Nl, Lang::Fr] {
+        for (name, _) in TEMPLATES.iter().filter(|(n, _)| {
+            !["base", "cancel", "choose_another"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        }) {
+            for lang in Lang::ALL {
                 let html = pages
                     .render(name, lang, &data)
                     .unwrap_or_else(|e| panic!("{name}: {e:?}"));
@@ -216,6 +194,6 @@ mod tests {
                 rendered += 1;
             }
         }
-        assert_eq!(rendered, 3 * (TEMPLATES.len() - 2));
+        assert_eq!(rendered, Lang::ALL.len() * (TEMPLATES.len() - 3));
     }
 }

@@ -34,10 +34,12 @@ fn form_page(
     csrf: &str,
     entered: Option<(&str, &str)>,
 ) -> Result<Html, PageError> {
-    let countries: Vec<_> = sid
-        .countries()
-        .iter()
-        .map(|c| json!({"code": c.as_str(), "name": b.pages.text(b.lang, &format!("country_{}", c.as_str()))}))
+    // Belgium first (the product is Belgian), then the configured order.
+    let mut countries: Vec<_> = sid.countries().iter().map(|c| c.as_str()).collect();
+    countries.sort_by_key(|c| *c != "BE");
+    let countries: Vec<_> = countries
+        .into_iter()
+        .map(|c| json!({"code": c, "name": b.pages.text(b.lang, &format!("country_{c}"))}))
         .collect();
     let (country, code) = entered.unwrap_or_default();
     let error = entered.map(|_| b.pages.text(b.lang, "sid_bad_code"));

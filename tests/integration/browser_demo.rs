@@ -1,34 +1,10 @@
 //! The demo as a newcomer uses it, in a real browser: no inline script, plain forms, the
 //! cookie, CSRF and Origin checks as Chromium really sends them, both delivery routes.
 
-use std::time::Duration;
-
 use fantoccini::Locator;
 
 use crate::harness::browser::{click, text_of, Browser};
-use crate::harness::free_port;
-
-async fn spawn_demo() -> (String, rocket::Shutdown) {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("auth-eid-demo-test-{port}"));
-    let config = auth_eid::demo::config(port, Some(dir)).unwrap();
-    let rocket = auth_eid::demo::build(config)
-        .await
-        .unwrap()
-        .ignite()
-        .await
-        .unwrap();
-    let shutdown = rocket.shutdown();
-    tokio::spawn(rocket.launch());
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/health/live")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (base, shutdown)
-}
+use crate::harness::pages::spawn_demo;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_walks_through_in_chromium_for_both_routes() {

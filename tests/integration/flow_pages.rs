@@ -82,7 +82,8 @@ async fn pages_speak_the_browsers_language(store: StoreKind) {
     for (accept, expected) in [
         ("nl-BE,nl;q=0.9", "Bevestig wie u bent"),
         ("fr", "Confirmez votre identité"),
-        ("de", "Confirm who you are"),
+        ("de", "Bestätigen Sie, wer Sie sind"),
+        ("es", "Confirm who you are"),
     ] {
         let client_url = app.start_ok(&["email"], None).await;
         let res = TestApp::browser()

@@ -18,6 +18,7 @@ mod multi_instance;
 mod multi_instance_process;
 mod multi_instance_tls;
 mod operator_logs;
+mod pages_browser;
 mod pki;
 mod session_updates;
 mod smart_id;

@@ -101,6 +101,12 @@ impl BeidCard {
         self.tries_left
     }
 
+    /// What a town hall does with the PUK: the PIN's tries are back to the full count.
+    pub fn unblock(&mut self) {
+        self.tries_left = PIN_TRIES;
+        self.verified = false;
+    }
+
     /// Power on, power off or reset: the applet is selected again and the PIN is no longer
     /// verified.
     pub fn reset(&mut self) {

@@ -44,6 +44,30 @@ pub async fn serve(rocket: Rocket<Build>, settings: &ServerSettings) -> Result<(
     serve_on(listener, rocket, settings, stop).await
 }
 
+/// Binds the configured address before anything else starts, so a taken port is reported
+/// first and plainly (the command line then serves on it with [`serve_bound`]).
+pub fn bind(settings: &ServerSettings) -> Result<std::net::TcpListener, ServeError> {
+    let address = SocketAddr::new(settings.address, settings.port);
+    let listener =
+        std::net::TcpListener::bind(address).map_err(|e| ServeError::Bind(address, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServeError::Bind(address, e))?;
+    Ok(listener)
+}
+
+/// [`serve`] on a listener from [`bind`].
+pub async fn serve_bound(
+    listener: std::net::TcpListener,
+    rocket: Rocket<Build>,
+    settings: &ServerSettings,
+) -> Result<(), ServeError> {
+    let address = SocketAddr::new(settings.address, settings.port);
+    let listener = TcpListener::from_std(listener).map_err(|e| ServeError::Bind(address, e))?;
+    let stop = stop_signal()?;
+    serve_on(listener, rocket, settings, stop).await
+}
+
 /// Serves `listener` until `stop` resolves.
 async fn serve_on(
     listener: TcpListener,

@@ -14,10 +14,39 @@ pub struct Browser {
     profile: std::path::PathBuf,
 }
 
+/// The two screens the pages are tested on: a laptop, and a phone (with a phone's User-Agent,
+/// touch and its width, as Chromium's device emulation gives them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewport {
+    Desktop,
+    Phone,
+}
+
+impl Viewport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Viewport::Desktop => "desktop",
+            Viewport::Phone => "phone",
+        }
+    }
+}
+
+/// An iPhone's Safari, as phones announce themselves (the card means reads "iPhone").
+const PHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
 impl Browser {
     /// Starts chromedriver and a fresh headless Chromium profile. Panics with a clear message if
     /// they are not installed (scripts/test installs `chromium` and `chromium-driver`).
     pub async fn start() -> Browser {
+        Browser::start_on(None).await
+    }
+
+    /// A browser at 1280x800, or a phone at 390x844.
+    pub async fn start_as(viewport: Viewport) -> Browser {
+        Browser::start_on(Some(viewport)).await
+    }
+
+    async fn start_on(viewport: Option<Viewport>) -> Browser {
         let port = free_port();
         let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -41,7 +70,23 @@ impl Browser {
             "--disable-dev-shm-usage",
             &format!("--user-data-dir={}", profile.display()),
         ];
-        let caps = json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}});
+        let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
+        match viewport {
+            Some(Viewport::Desktop) => {
+                options["args"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("--window-size=1280,800"));
+            }
+            Some(Viewport::Phone) => {
+                options["mobileEmulation"] = json!({
+                    "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2, "touch": true, "mobile": true},
+                    "userAgent": PHONE_UA,
+                });
+            }
+            None => {}
+        }
+        let caps = json!({"goog:chromeOptions": options});
         let caps = caps.as_object().unwrap().clone();
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
@@ -91,12 +136,19 @@ pub async fn click(c: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
-/// Waits for the element and gives its text.
+/// Waits for the element and gives its text. An element that a navigation replaced under
+/// us (stale) is looked up again.
 pub async fn text_of(c: &Client, css: &str) -> String {
-    let element = c
-        .wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    element.text().await.unwrap()
+    for _ in 0..50 {
+        let element = c
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        if let Ok(text) = element.text().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: the element kept going stale");
 }
