@@ -8,7 +8,8 @@ use super::raw::{RawCardMeans, RawSmartIdMeans};
 use super::ConfigError;
 use crate::attributes::AttributeTag;
 use crate::means::smart_id::{
-    CertificateLevel, Checks, Country, HashType, Pin, SmartIdSettings, TlsSettings,
+    CertificateLevel, Checks, Country, HashType, Pin, PinnedCertificate, SmartIdSettings,
+    TlsSettings,
 };
 use crate::means::{CARD_FIELDS, SMART_ID_FIELDS};
 use crate::urls::HttpUrl;
@@ -42,6 +43,23 @@ pub struct SmartIdMeansSettings {
     /// Lease of a waiting session to its instance (renewed at a third of it).
     pub resume_after: Duration,
     pub attributes: BTreeMap<AttributeTag, String>,
+    /// The certificates of `tls_pin_certificates`, for expiry warnings.
+    pub pinned_certificates: Vec<PinnedCertificate>,
+}
+
+impl SmartIdMeansSettings {
+    /// Warnings for `check-config` and the start-up log: pinned TLS certificates that expired
+    /// or expire within 30 days (SK renews its RP API certificate about every October).
+    pub fn pin_warnings(&self, now: std::time::SystemTime) -> Vec<String> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        self.pinned_certificates
+            .iter()
+            .filter_map(|c| c.expiry_warning(now))
+            .map(|w| format!("means.smart_id.tls_pin_certificates: {w}"))
+            .collect()
+    }
 }
 
 /// tag = field, with every field one the means provides.
@@ -199,9 +217,10 @@ pub(super) fn smart_id(
             ));
         }
     }
+    let mut pinned_certificates = Vec::new();
     let client = raw
         .enabled
-        .then(|| client_settings(raw, base_dir, errors))
+        .then(|| client_settings(raw, base_dir, &mut pinned_certificates, errors))
         .flatten();
     SmartIdMeansSettings {
         enabled: raw.enabled,
@@ -219,6 +238,7 @@ pub(super) fn smart_id(
         max_sessions: raw.max_sessions,
         resume_after: Duration::from_millis(raw.resume_after_ms),
         attributes,
+        pinned_certificates,
     }
 }
 
@@ -236,6 +256,7 @@ fn is_sk_demo_host(base_url: &str) -> bool {
 fn client_settings(
     raw: &RawSmartIdMeans,
     base_dir: &Path,
+    pinned: &mut Vec<PinnedCertificate>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<SmartIdSettings> {
     let k = |name: &str| format!("means.smart_id.{name}");
@@ -289,8 +310,13 @@ fn client_settings(
     for (i, file) in raw.tls_pin_certificates.iter().enumerate() {
         let at = format!("{}[{i}]", k("tls_pin_certificates"));
         match std::fs::read(base_dir.join(file)) {
-            Ok(pem) => match Pin::of_pem(&pem) {
-                Ok(more) => pins.extend(more),
+            Ok(pem) => match PinnedCertificate::read_pem(&pem, file) {
+                Ok(more) => {
+                    for (pin, cert) in more {
+                        pins.push(pin);
+                        pinned.push(cert);
+                    }
+                }
                 Err(_) => errors.push(ConfigError::key(at, "holds no PEM certificate")),
             },
             Err(e) => errors.push(ConfigError::key(at, format!("cannot read {file}: {e}"))),

@@ -306,3 +306,39 @@ fn smart_id_resume_lease_is_bounded() {
     assert!(!errors_with(3_000));
     assert!(!errors_with(15_000));
 }
+
+#[test]
+fn smart_id_pins_an_old_and_a_new_certificate_at_once_and_warns_of_the_old_one() {
+    use crate::means::smart_id::tls::test_certificate;
+    let dir = tempfile::tempdir().unwrap();
+    // A rotation in progress: last year's certificate (expired) beside this year's.
+    let old = test_certificate("sid.demo.sk.ee", -2);
+    let new = test_certificate("sid.demo.sk.ee", 200);
+    std::fs::write(dir.path().join("old.pem"), old.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("new.pem"), new.to_pem().unwrap()).unwrap();
+    let raw = raw::RawSmartIdMeans {
+        enabled: true,
+        environment: "demo".into(),
+        base_url: "https://sid.demo.sk.ee/smart-id-rp/v3/".into(),
+        relying_party_uuid: "00000000-0000-4000-8000-000000000000".into(),
+        relying_party_name: "DEMO".into(),
+        tls_pins: vec![crate::means::smart_id::Pin([9; 32]).to_string()],
+        tls_pin_certificates: vec!["old.pem".into(), "new.pem".into()],
+        attributes: [("nin".to_string(), "national_identity_number".to_string())].into(),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    let settings = means::smart_id(&raw, dir.path(), false, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let pins = &settings.client.as_ref().unwrap().tls.pins;
+    let pin_of = |c: &openssl::x509::X509| crate::means::smart_id::Pin::of_certificate(c).unwrap();
+    assert_eq!(pins.len(), 3, "the raw pin and both certificates' keys");
+    assert!(pins.contains(&pin_of(&old)) && pins.contains(&pin_of(&new)));
+    let warnings = settings.pin_warnings(std::time::SystemTime::now());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("old.pem") && warnings[0].contains("expired"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].starts_with("means.smart_id.tls_pin_certificates"));
+}

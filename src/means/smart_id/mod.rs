@@ -30,5 +30,5 @@ pub use client::{
 pub use hash::{AuthHash, HashType};
 pub use outcome::{CompletedSession, EndResult, Failure, FailureKind};
 pub use personal_code::{BirthDate, Checks, Country, PersonalCode};
-pub use tls::{Pin, TlsSettings};
+pub use tls::{Pin, PinnedCertificate, TlsSettings};
 pub use verify::{conclude, CertificateLevel, Rejected, VerifiedSmartId, VerifyError};
