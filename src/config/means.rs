@@ -7,9 +7,10 @@ use std::time::Duration;
 use super::raw::{RawCardMeans, RawSmartIdMeans};
 use super::ConfigError;
 use crate::attributes::AttributeTag;
+use crate::means::smart_id::v3::{SCHEME_DEMO, SCHEME_LIVE};
 use crate::means::smart_id::{
-    CertificateLevel, Checks, Country, HashType, Pin, PinnedCertificate, SmartIdSettings,
-    TlsSettings,
+    ApiVersion, CertificateLevel, Checks, Country, HashType, Pin, PinnedCertificate,
+    SmartIdSettings, TlsSettings,
 };
 use crate::means::{CARD_FIELDS, SMART_ID_FIELDS};
 use crate::urls::HttpUrl;
@@ -267,7 +268,7 @@ fn client_settings(
         .or_else(|| {
             errors.push(ConfigError::key(
                 k("base_url"),
-                "must be an https URL ending in / (e.g. https://rp-api.smart-id.com/v2/)",
+                "must be an https URL ending in / (e.g. https://rp-api.smart-id.com/v3/)",
             ));
             None
         });
@@ -338,6 +339,47 @@ fn client_settings(
             })
             .ok()
     });
+    let segment_version = base_url.as_ref().and_then(|u| {
+        let last = u
+            .path()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        ApiVersion::parse(last)
+    });
+    let api_version = match raw.api_version.as_deref().map(ApiVersion::parse) {
+        None => segment_version.unwrap_or_default(),
+        Some(Some(v)) if segment_version.is_none_or(|s| s == v) => v,
+        Some(Some(_)) => {
+            errors.push(ConfigError::key(
+                k("api_version"),
+                "differs from the version in base_url (…/v2/ or …/v3/)",
+            ));
+            ApiVersion::default()
+        }
+        Some(None) => {
+            errors.push(ConfigError::key(
+                k("api_version"),
+                "must be \"v2\" or \"v3\"",
+            ));
+            ApiVersion::default()
+        }
+    };
+    let scheme_name = match &raw.scheme_name {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            s.clone()
+        }
+        Some(_) => {
+            errors.push(ConfigError::key(
+                k("scheme_name"),
+                "must be like smart-id or smart-id-demo",
+            ));
+            String::new()
+        }
+        None if raw.environment == "demo" => SCHEME_DEMO.to_string(),
+        None => SCHEME_LIVE.to_string(),
+    };
     if errors.len() > before {
         return None;
     }
@@ -347,6 +389,8 @@ fn client_settings(
         &raw.relying_party_name,
         TlsSettings { pins, ca_pem },
     );
+    settings.api_version = api_version;
+    settings.scheme_name = scheme_name;
     settings.certificate_level = level;
     settings.hash_type = hash_type;
     settings.connect_timeout = Duration::from_millis(raw.connect_timeout_ms.max(100));
