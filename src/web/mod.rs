@@ -9,6 +9,7 @@ mod lifecycle;
 pub mod pages;
 pub mod server;
 pub mod smart_id;
+pub mod smart_id_link;
 
 pub use lifecycle::Lifecycle;
 
@@ -23,6 +24,10 @@ const STATIC: &[(&str, &str)] = &[
     ("style.css", include_str!("../../static/style.css")),
     ("card.js", include_str!("../../static/card.js")),
     ("smart-id.js", include_str!("../../static/smart-id.js")),
+    (
+        "smart-id-link.js",
+        include_str!("../../static/smart-id-link.js"),
+    ),
 ];
 
 /// Stylesheets and scripts, compiled in.
@@ -59,6 +64,10 @@ pub fn routes() -> Vec<Route> {
         smart_id::status,
         smart_id::finish,
         smart_id::retry,
+        smart_id_link::start,
+        smart_id_link::qr,
+        smart_id_link::app,
+        smart_id_link::callback,
     ]
 }
 
