@@ -101,6 +101,9 @@ pub fn build_with_store(
             tracing::warn!("store.kind = \"redis\" without server.cookie_secret: instances behind one load balancer will refuse each other's browsers");
         }
     }
+    for warning in config.smart_id.pin_warnings(std::time::SystemTime::now()) {
+        tracing::warn!("{warning}");
+    }
     if config.test_means.enabled {
         tracing::warn!("the test means is enabled: anyone can complete a flow with fixed attributes (demo only)");
     }

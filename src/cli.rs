@@ -28,6 +28,9 @@ pub fn check_config(path: Option<PathBuf>) -> ExitCode {
     }
     match load(path) {
         Ok(cfg) => {
+            for w in cfg.smart_id.pin_warnings(std::time::SystemTime::now()) {
+                say(format_args!("auth-eid: warning: {w}"));
+            }
             println!("configuration is valid (mode = {:?})", cfg.mode);
             let fingerprint = config::public_fingerprint(&cfg.signing.public_pem);
             println!(

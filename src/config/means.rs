@@ -7,8 +7,10 @@ use std::time::Duration;
 use super::raw::{RawCardMeans, RawSmartIdMeans};
 use super::ConfigError;
 use crate::attributes::AttributeTag;
+use crate::means::smart_id::v3::{SCHEME_DEMO, SCHEME_LIVE};
 use crate::means::smart_id::{
-    CertificateLevel, Checks, Country, HashType, Pin, SmartIdSettings, TlsSettings,
+    ApiVersion, CertificateLevel, Checks, Country, HashType, Pin, PinnedCertificate,
+    SmartIdSettings, TlsSettings,
 };
 use crate::means::{CARD_FIELDS, SMART_ID_FIELDS};
 use crate::urls::HttpUrl;
@@ -44,6 +46,23 @@ pub struct SmartIdMeansSettings {
     /// Lease of a waiting session to its instance (renewed at a third of it).
     pub resume_after: Duration,
     pub attributes: BTreeMap<AttributeTag, String>,
+    /// The certificates of `tls_pin_certificates`, for expiry warnings.
+    pub pinned_certificates: Vec<PinnedCertificate>,
+}
+
+impl SmartIdMeansSettings {
+    /// Warnings for `check-config` and the start-up log: pinned TLS certificates that expired
+    /// or expire within 30 days (SK renews its RP API certificate about every October).
+    pub fn pin_warnings(&self, now: std::time::SystemTime) -> Vec<String> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        self.pinned_certificates
+            .iter()
+            .filter_map(|c| c.expiry_warning(now))
+            .map(|w| format!("means.smart_id.tls_pin_certificates: {w}"))
+            .collect()
+    }
 }
 
 /// tag = field, with every field one the means provides.
@@ -215,9 +234,10 @@ pub(super) fn smart_id(
             ));
         }
     }
+    let mut pinned_certificates = Vec::new();
     let client = raw
         .enabled
-        .then(|| client_settings(raw, base_dir, errors))
+        .then(|| client_settings(raw, base_dir, &mut pinned_certificates, errors))
         .flatten();
     SmartIdMeansSettings {
         enabled: raw.enabled,
@@ -235,6 +255,7 @@ pub(super) fn smart_id(
         max_sessions: raw.max_sessions,
         resume_after: Duration::from_millis(raw.resume_after_ms),
         attributes,
+        pinned_certificates,
     }
 }
 
@@ -252,6 +273,7 @@ fn is_sk_demo_host(base_url: &str) -> bool {
 fn client_settings(
     raw: &RawSmartIdMeans,
     base_dir: &Path,
+    pinned: &mut Vec<PinnedCertificate>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<SmartIdSettings> {
     let k = |name: &str| format!("means.smart_id.{name}");
@@ -262,7 +284,7 @@ fn client_settings(
         .or_else(|| {
             errors.push(ConfigError::key(
                 k("base_url"),
-                "must be an https URL ending in / (e.g. https://rp-api.smart-id.com/v2/)",
+                "must be an https URL ending in / (e.g. https://rp-api.smart-id.com/v3/)",
             ));
             None
         });
@@ -305,8 +327,13 @@ fn client_settings(
     for (i, file) in raw.tls_pin_certificates.iter().enumerate() {
         let at = format!("{}[{i}]", k("tls_pin_certificates"));
         match std::fs::read(base_dir.join(file)) {
-            Ok(pem) => match Pin::of_pem(&pem) {
-                Ok(more) => pins.extend(more),
+            Ok(pem) => match PinnedCertificate::read_pem(&pem, file) {
+                Ok(more) => {
+                    for (pin, cert) in more {
+                        pins.push(pin);
+                        pinned.push(cert);
+                    }
+                }
                 Err(_) => errors.push(ConfigError::key(at, "holds no PEM certificate")),
             },
             Err(e) => errors.push(ConfigError::key(at, format!("cannot read {file}: {e}"))),
@@ -328,6 +355,47 @@ fn client_settings(
             })
             .ok()
     });
+    let segment_version = base_url.as_ref().and_then(|u| {
+        let last = u
+            .path()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        ApiVersion::parse(last)
+    });
+    let api_version = match raw.api_version.as_deref().map(ApiVersion::parse) {
+        None => segment_version.unwrap_or_default(),
+        Some(Some(v)) if segment_version.is_none_or(|s| s == v) => v,
+        Some(Some(_)) => {
+            errors.push(ConfigError::key(
+                k("api_version"),
+                "differs from the version in base_url (…/v2/ or …/v3/)",
+            ));
+            ApiVersion::default()
+        }
+        Some(None) => {
+            errors.push(ConfigError::key(
+                k("api_version"),
+                "must be \"v2\" or \"v3\"",
+            ));
+            ApiVersion::default()
+        }
+    };
+    let scheme_name = match &raw.scheme_name {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            s.clone()
+        }
+        Some(_) => {
+            errors.push(ConfigError::key(
+                k("scheme_name"),
+                "must be like smart-id or smart-id-demo",
+            ));
+            String::new()
+        }
+        None if raw.environment == "demo" => SCHEME_DEMO.to_string(),
+        None => SCHEME_LIVE.to_string(),
+    };
     if errors.len() > before {
         return None;
     }
@@ -337,6 +405,8 @@ fn client_settings(
         &raw.relying_party_name,
         TlsSettings { pins, ca_pem },
     );
+    settings.api_version = api_version;
+    settings.scheme_name = scheme_name;
     settings.certificate_level = level;
     settings.hash_type = hash_type;
     settings.connect_timeout = Duration::from_millis(raw.connect_timeout_ms.max(100));

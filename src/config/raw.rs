@@ -214,7 +214,8 @@ impl Default for RawCardMeans {
     }
 }
 
-/// `[means.smart_id]`: Smart-ID RP API v2 (notification flow by national identity code).
+/// `[means.smart_id]`: Smart-ID RP API v3 (or v2): notification flow by national identity code,
+/// device-link flows (QR code, Web2App) with v3.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSmartIdMeans {
@@ -222,6 +223,10 @@ pub struct RawSmartIdMeans {
     /// "demo" (SK's demo service or the simulator) or "live"; production refuses "demo".
     pub environment: String,
     pub base_url: String,
+    /// "v2" or "v3"; absent: from base_url's last segment (`…/v2/` is v2, else v3).
+    pub api_version: Option<String>,
+    /// v3 `schemeName`; absent: "smart-id-demo" for environment "demo", else "smart-id".
+    pub scheme_name: Option<String>,
     pub relying_party_uuid: String,
     pub relying_party_name: String,
     pub certificate_level: String,
@@ -255,6 +260,8 @@ impl Default for RawSmartIdMeans {
             enabled: false,
             environment: "live".into(),
             base_url: String::new(),
+            api_version: None,
+            scheme_name: None,
             relying_party_uuid: String::new(),
             relying_party_name: String::new(),
             certificate_level: "QUALIFIED".into(),

@@ -367,3 +367,97 @@ fn pages_branding_is_checked_with_the_contrast_ratio() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn smart_id_pins_an_old_and_a_new_certificate_at_once_and_warns_of_the_old_one() {
+    use crate::means::smart_id::tls::test_certificate;
+    let dir = tempfile::tempdir().unwrap();
+    // A rotation in progress: last year's certificate (expired) beside this year's.
+    let old = test_certificate("sid.demo.sk.ee", -2);
+    let new = test_certificate("sid.demo.sk.ee", 200);
+    std::fs::write(dir.path().join("old.pem"), old.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("new.pem"), new.to_pem().unwrap()).unwrap();
+    let raw = raw::RawSmartIdMeans {
+        enabled: true,
+        environment: "demo".into(),
+        base_url: "https://sid.demo.sk.ee/smart-id-rp/v3/".into(),
+        relying_party_uuid: "00000000-0000-4000-8000-000000000000".into(),
+        relying_party_name: "DEMO".into(),
+        tls_pins: vec![crate::means::smart_id::Pin([9; 32]).to_string()],
+        tls_pin_certificates: vec!["old.pem".into(), "new.pem".into()],
+        attributes: [("nin".to_string(), "national_identity_number".to_string())].into(),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    let settings = means::smart_id(&raw, dir.path(), false, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let pins = &settings.client.as_ref().unwrap().tls.pins;
+    let pin_of = |c: &openssl::x509::X509| crate::means::smart_id::Pin::of_certificate(c).unwrap();
+    assert_eq!(pins.len(), 3, "the raw pin and both certificates' keys");
+    assert!(pins.contains(&pin_of(&old)) && pins.contains(&pin_of(&new)));
+    let warnings = settings.pin_warnings(std::time::SystemTime::now());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("old.pem") && warnings[0].contains("expired"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].starts_with("means.smart_id.tls_pin_certificates"));
+}
+
+#[test]
+fn smart_id_api_version_follows_the_base_url_unless_given_and_never_contradicts_it() {
+    use crate::means::smart_id::ApiVersion;
+    let dir = tempfile::tempdir().unwrap();
+    let with = |base_url: &str, api_version: Option<&str>, environment: &str| {
+        let raw = raw::RawSmartIdMeans {
+            enabled: true,
+            environment: environment.into(),
+            base_url: base_url.into(),
+            api_version: api_version.map(str::to_string),
+            relying_party_uuid: "00000000-0000-4000-8000-000000000000".into(),
+            relying_party_name: "DEMO".into(),
+            tls_pins: vec![crate::means::smart_id::Pin([9; 32]).to_string()],
+            attributes: [("nin".to_string(), "national_identity_number".to_string())].into(),
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        let s = means::smart_id(&raw, dir.path(), false, &mut errors);
+        let keys: Vec<String> = errors.iter().map(|e| e.key.clone()).collect();
+        (s.client.map(|c| (c.api_version, c.scheme_name)), keys)
+    };
+    let v3 = "https://sid.demo.sk.ee/smart-id-rp/v3/";
+    let v2 = "https://sid.demo.sk.ee/smart-id-rp/v2/";
+    assert_eq!(
+        with(v3, None, "demo").0,
+        Some((ApiVersion::V3, "smart-id-demo".into()))
+    );
+    assert_eq!(
+        with(v2, None, "demo").0,
+        Some((ApiVersion::V2, "smart-id-demo".into()))
+    );
+    let live = with("https://rp-api.smart-id.com/v3/", None, "live").0;
+    assert_eq!(live, Some((ApiVersion::V3, "smart-id".into())));
+    // A base URL without a version segment (a proxy) takes the key, and v3 by default.
+    assert_eq!(
+        with("https://proxy.example/sid/", Some("v2"), "demo")
+            .0
+            .unwrap()
+            .0,
+        ApiVersion::V2
+    );
+    assert_eq!(
+        with("https://proxy.example/sid/", None, "demo")
+            .0
+            .unwrap()
+            .0,
+        ApiVersion::V3
+    );
+    assert_eq!(
+        with(v3, Some("v2"), "demo").1,
+        ["means.smart_id.api_version"]
+    );
+    assert_eq!(
+        with(v3, Some("v4"), "demo").1,
+        ["means.smart_id.api_version"]
+    );
+}

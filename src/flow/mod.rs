@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 pub use finish::MeansOutcome;
 pub use record::{Binding, FlowRecord, FlowState};
+pub use smart_id::device_link::LinkKind;
 pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
 
 use crate::attributes::AttributeTag;
@@ -221,6 +222,12 @@ impl FlowService {
         let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
         check_cookie(id, binding, cookie)?;
         Ok(self.view(id, &record, binding))
+    }
+
+    /// `{public_url}/flow/{id}`: the flow's page, for URLs handed to others (a Smart-ID
+    /// device link's callback).
+    pub fn page_url(&self, id: &FlowId) -> String {
+        format!("{}/flow/{}", self.public_url.base(), id)
     }
 
     /// The citizen picks a means (or another one, before authentication started).

@@ -7,12 +7,13 @@
 //! `verified` or `failed`. Every move is a compare-and-set on the flow, so two browsers' tabs or
 //! two instances never start two sessions for one flow.
 
+pub mod device_link;
 mod progress;
 mod task;
 mod watch;
 
-pub use progress::Progress;
 use progress::{is_ready, is_ready_with, stage_of, wait_view};
+pub use progress::{LinkState, Progress};
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub struct WaitView {
     /// Text key for the page (`sid_running`, `sid_done`, or a failure's key).
     pub message_key: String,
     pub retry: bool,
+    /// A device-link attempt: the page shows the QR code (and the Web2App button on phones).
+    pub device_link: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +168,7 @@ impl SmartIdFlow {
             target: AuthTarget::Etsi(code),
             vc: hash.verification_code(),
             hash,
+            link: None,
         };
         flows
             .set_progress(
@@ -195,7 +199,13 @@ impl SmartIdFlow {
             Some(None) => return Ok(Stage::Form { csrf: view.csrf }),
             Some(Some(p)) => p,
         };
-        let Progress::Ready { target, hash, vc } = progress else {
+        let Progress::Ready {
+            target,
+            hash,
+            vc,
+            link,
+        } = progress
+        else {
             return Ok(Stage::Waiting(wait_view(view.csrf, &progress)));
         };
         let started = Progress::Started {
@@ -203,6 +213,7 @@ impl SmartIdFlow {
             hash: hash.clone(),
             vc: vc.clone(),
             session: None,
+            link: link.clone(),
         };
         // Announced first, so an instance that stops right after the move is still found.
         let store = flows.store().as_ref();
@@ -230,6 +241,7 @@ impl SmartIdFlow {
                     hash,
                     vc,
                     resume: None,
+                    link,
                 };
                 tokio::spawn(job.run());
                 Ok(Stage::Waiting(wait_view(view.csrf, &started)))

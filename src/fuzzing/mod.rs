@@ -174,6 +174,7 @@ fn smart_id_pending() -> Option<PendingAuthentication> {
         ),
         hash: AuthHash::from_digest(HashType::Sha512, SMART_ID_DIGEST.to_vec())?,
         certificate_level: CertificateLevel::Advanced,
+        v3: None,
     })
 }
 

@@ -12,6 +12,7 @@ pub mod pages;
 pub mod server;
 pub mod site;
 pub mod smart_id;
+pub mod smart_id_link;
 
 pub use lifecycle::Lifecycle;
 
@@ -31,6 +32,10 @@ const STATIC: &[(&str, &str)] = &[
     ("card.svg", include_str!("../../static/card.svg")),
     ("smart-id.svg", include_str!("../../static/smart-id.svg")),
     ("test.svg", include_str!("../../static/test.svg")),
+    (
+        "smart-id-link.js",
+        include_str!("../../static/smart-id-link.js"),
+    ),
 ];
 
 /// Stylesheets, scripts and icons, compiled in; `site.css` is the deployment's colours.
@@ -86,6 +91,10 @@ pub fn routes() -> Vec<Route> {
         smart_id::status,
         smart_id::finish,
         smart_id::retry,
+        smart_id_link::start,
+        smart_id_link::qr,
+        smart_id_link::app,
+        smart_id_link::callback,
     ]
 }
 

@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "card.html.tera",
     "smart_id_form.html.tera",
     "smart_id_wait.html.tera",
+    "smart_id_link.html.tera",
     "demo_index.html.tera",
     "demo_result.html.tera",
 ];

@@ -46,14 +46,20 @@ fn form_page(
     // What the citizen typed goes back to them only (at most the field's length).
     let code: String = code.chars().take(20).collect();
     let data = json!({"id": id.as_str(), "csrf": csrf, "countries": countries,
-        "country": country, "code": code, "error": error});
+        "country": country, "code": code, "error": error,
+        "device_link": sid.offers_device_link()});
     b.render("smart_id_form.html.tera", &data)
 }
 
 fn wait_page(b: &Browser<'_>, id: &FlowId, w: &WaitView) -> Result<Html, PageError> {
     let data = json!({"id": id.as_str(), "csrf": w.csrf, "vc": w.vc, "phase": w.state.as_str(),
         "message": b.pages.text(b.lang, &w.message_key), "retry": w.retry});
-    b.render("smart_id_wait.html.tera", &data)
+    // A device-link attempt shows the QR code (or the Web2App button), not a code to compare.
+    let template = match w.device_link {
+        true => "smart_id_link.html.tera",
+        false => "smart_id_wait.html.tera",
+    };
+    b.render(template, &data)
 }
 
 fn stage_page(

@@ -12,6 +12,7 @@ use crate::harness::{free_port, Options, TestApp};
 use crate::smart_id::simulator;
 
 mod demo;
+mod device_link;
 mod logs;
 mod resume;
 mod revocation;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{RunState, WaitView};
 use crate::flow::{FlowError, FlowState};
-use crate::means::smart_id::{AuthHash, AuthTarget, PendingAuthentication};
+use crate::means::smart_id::{AuthHash, AuthTarget, DeviceLinkSession, PendingAuthentication};
 use crate::means::MeansId;
 
 /// What the flow keeps between steps (personal data: the store only, never logs).
@@ -17,6 +17,9 @@ pub enum Progress {
         target: AuthTarget,
         hash: AuthHash,
         vc: String,
+        /// A device-link attempt (RP API v3: QR code, Web2App); `None` for a notification.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<LinkState>,
     },
     Started {
         target: AuthTarget,
@@ -25,6 +28,8 @@ pub enum Progress {
         /// Set once SK accepted the session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<PendingAuthentication>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<LinkState>,
     },
     Verified {
         vc: String,
@@ -37,6 +42,18 @@ pub enum Progress {
         retry: bool,
         message_key: String,
     },
+}
+
+/// A device-link attempt: the callback's random parameter (bound to this flow, whose cookie is
+/// SameSite=Lax), SK's session with its secret once started, and the Web2App callback's
+/// verifier once the browser came back through it. Store only: the secret never reaches a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkState {
+    pub callback_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<DeviceLinkSession>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<String>,
 }
 
 impl Progress {
@@ -85,6 +102,10 @@ pub(super) fn stage_of(state: &FlowState) -> Result<Option<Option<Progress>>, Fl
 }
 
 pub(super) fn wait_view(csrf: String, p: &Progress) -> WaitView {
+    let device_link = matches!(
+        p,
+        Progress::Ready { link: Some(_), .. } | Progress::Started { link: Some(_), .. }
+    );
     let (state, key, retry) = match p {
         Progress::Ready { .. } | Progress::Started { .. } => {
             (RunState::Running, "sid_running", false)
@@ -100,6 +121,7 @@ pub(super) fn wait_view(csrf: String, p: &Progress) -> WaitView {
         state,
         message_key: key.to_string(),
         retry,
+        device_link,
     }
 }
 
@@ -116,8 +138,13 @@ mod tests {
             target: AuthTarget::Etsi(code),
             vc: hash.verification_code(),
             hash,
+            link: None,
         };
         let json = ready.to_json();
+        assert!(
+            json.get("link").is_none(),
+            "notification attempts are stored as before"
+        );
         assert_eq!(json["phase"], "ready");
         assert!(is_ready(&json) && is_ready_with(ready.vc())(&json));
         assert!(!is_ready_with("0000x")(&json));

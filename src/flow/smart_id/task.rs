@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::{Progress, SmartIdFlow};
+use super::{LinkState, Progress, SmartIdFlow};
 use crate::attributes::Identity;
 use crate::flow::{FlowError, FlowService, FlowState, MeansOutcome};
 use crate::ids::FlowId;
@@ -37,7 +37,12 @@ pub(super) struct Job {
     pub vc: String,
     /// Set when another instance started the session: polling goes on from here.
     pub resume: Option<PendingAuthentication>,
+    /// A device-link attempt (QR code / Web2App) instead of a notification.
+    pub link: Option<LinkState>,
 }
+
+/// How often a Web2App result waits for its browser to come back through the callback.
+const CALLBACK_POLL: Duration = Duration::from_millis(300);
 
 fn failed(retry: bool, key: &'static str, detail: &str) -> Failure {
     Failure {
@@ -118,19 +123,44 @@ impl Job {
             )],
             nonce: None,
         };
-        let pending = match inner
-            .client
-            .start_authentication(&self.target, &request)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e.failure())),
+        let (pending, link) = match &self.link {
+            None => match inner
+                .client
+                .start_authentication(&self.target, &request)
+                .await
+            {
+                Ok(p) => (p, None),
+                Err(e) => return Some(Err(e.failure())),
+            },
+            Some(link) => {
+                // One session for the QR code and the Web2App link, so with a callback (SK).
+                // SK takes https callbacks only: a plugin served over plain http (a local
+                // demo) offers the QR code alone.
+                let page = self.flows.page_url(&self.id);
+                let callback = page
+                    .starts_with("https://")
+                    .then(|| format!("{page}/smart-id/callback?state={}", link.callback_state));
+                let started = inner
+                    .client
+                    .start_device_link(&self.target, &request, callback.as_deref(), now_millis)
+                    .await;
+                match started {
+                    Ok(dl) => {
+                        let mut link = link.clone();
+                        let pending = dl.pending.clone();
+                        link.session = Some(Box::new(dl));
+                        (pending, Some(link))
+                    }
+                    Err(e) => return Some(Err(e.failure())),
+                }
+            }
         };
         let stored = Progress::Started {
             target: self.target.clone(),
             hash: self.hash.clone(),
             vc: self.vc.clone(),
             session: Some(pending.clone()),
+            link,
         };
         self.set(stored).await.ok()?;
         Some(Ok(pending))
@@ -158,6 +188,10 @@ impl Job {
                 Ok(SessionStatus::Running) => return None,
                 Err(e) => return Some(Err(e.failure())),
             }
+        };
+        let pending = match self.with_callback_verifier(pending, &done).await {
+            Some(p) => p,
+            None => return None,
         };
         let now = SystemTime::now();
         // The signature check and the path validation are CPU work: one job off the async
@@ -190,6 +224,49 @@ impl Job {
         }
         let report = serde_json::to_value(&validation.report).ok();
         Some(Ok((verified.fields(), report)))
+    }
+
+    /// A Web2App result is verified only after the browser came back through our callback with
+    /// the verifier whose hash the app signed (SK's response verification): until then, wait
+    /// for the callback step to store it. Other results pass as they are.
+    async fn with_callback_verifier(
+        &self,
+        mut pending: PendingAuthentication,
+        done: &crate::means::smart_id::CompletedSession,
+    ) -> Option<PendingAuthentication> {
+        let web2app = done
+            .v3
+            .as_ref()
+            .is_some_and(|v| v.flow_type.as_deref() == Some("Web2App"));
+        if !web2app || pending.v3.is_none() {
+            return Some(pending);
+        }
+        loop {
+            match self.flows.state_of(&self.id).await {
+                Ok(FlowState::Authenticating {
+                    means: MeansId::SmartId,
+                    progress,
+                }) if is_started(&progress, &self.vc) => {
+                    if let Some(Progress::Started {
+                        link:
+                            Some(LinkState {
+                                verifier: Some(v), ..
+                            }),
+                        ..
+                    }) = Progress::parse(Some(&progress))
+                    {
+                        if let Some(v3) = pending.v3.as_mut() {
+                            v3.user_challenge_verifier = Some(v);
+                        }
+                        return Some(pending);
+                    }
+                }
+                Err(FlowError::Store(_)) => {}
+                // Cancelled, retried or gone: stop (the flow's TTL bounds the wait too).
+                _ => return None,
+            }
+            tokio::time::sleep(CALLBACK_POLL).await;
+        }
     }
 
     /// Stores the end of the attempt. A flow whose result goes to its attr_url is finished

@@ -181,6 +181,7 @@ impl SmartIdFlow {
             hash,
             vc,
             session,
+            link,
         }) = progress
         else {
             // Finished, retried, or never started: nothing waits at SK for this flow.
@@ -195,6 +196,7 @@ impl SmartIdFlow {
             hash,
             vc: vc.clone(),
             resume: session,
+            link,
         };
         if interrupted {
             // Its instance stopped before SK accepted the session (or while SK was answering).

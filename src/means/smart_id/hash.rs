@@ -39,6 +39,21 @@ impl HashType {
         }
     }
 
+    /// The name in RP API v3 (`hashAlgorithm`).
+    pub fn v3_name(self) -> &'static str {
+        match self {
+            HashType::Sha256 => "SHA-256",
+            HashType::Sha384 => "SHA-384",
+            HashType::Sha512 => "SHA-512",
+        }
+    }
+
+    pub fn parse_v3(raw: &str) -> Option<Self> {
+        [HashType::Sha256, HashType::Sha384, HashType::Sha512]
+            .into_iter()
+            .find(|h| h.v3_name() == raw)
+    }
+
     /// Digest length in bytes.
     pub fn digest_len(self) -> usize {
         match self {

@@ -1,4 +1,4 @@
-//! Smart-ID: RP API v2 client, verification code, personal codes and result verification.
+//! Smart-ID: RP API v2 and v3 client, verification code, personal codes and result verification.
 //!
 //! The lead's flow uses it in four steps:
 //! 1. [`PersonalCode::parse`] the citizen's input (national check digit);
@@ -19,6 +19,7 @@ pub mod personal_code;
 pub mod session;
 pub mod tls;
 mod tls_ffi;
+pub mod v3;
 pub mod vc;
 pub mod verify;
 mod wire;
@@ -28,7 +29,8 @@ pub use client::{
     SessionStart, SessionStatus, SmartIdClient, SmartIdError, SmartIdSettings,
 };
 pub use hash::{AuthHash, HashType};
-pub use outcome::{CompletedSession, EndResult, Failure, FailureKind};
+pub use outcome::{CompletedSession, EndResult, Failure, FailureKind, V3Signature};
 pub use personal_code::{BirthDate, Checks, Country, PersonalCode};
-pub use tls::{Pin, TlsSettings};
+pub use tls::{Pin, PinnedCertificate, TlsSettings};
+pub use v3::{ApiVersion, DeviceLinkSession, FlowType, SessionSecret, V3Flow, V3Pending};
 pub use verify::{conclude, CertificateLevel, Rejected, VerifiedSmartId, VerifyError};

@@ -17,10 +17,20 @@ pub enum EndResult {
     DocumentUnusable,
     WrongVc,
     RequiredInteractionNotSupportedByApp,
+    /// v3: refused on an interaction screen (replaces the v2 USER_REFUSED_* variants).
+    UserRefusedInteraction,
+    /// v3: the app found the session's data inconsistent (e.g. a wrong authCode).
+    ProtocolFailure,
+    /// v3: a linked signature was expected.
+    ExpectedLinkedSession,
+    /// v3: SK's own failure.
+    ServerError,
+    /// v3: described in SK's text but not in its enum; the Java client handles it.
+    AccountUnusable,
     Unknown(String),
 }
 
-const NAMES: [(&str, EndResult); 11] = [
+const NAMES: [(&str, EndResult); 16] = [
     ("OK", EndResult::Ok),
     ("USER_REFUSED", EndResult::UserRefused),
     ("USER_REFUSED_CERT_CHOICE", EndResult::UserRefusedCertChoice),
@@ -44,6 +54,14 @@ const NAMES: [(&str, EndResult); 11] = [
         "REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP",
         EndResult::RequiredInteractionNotSupportedByApp,
     ),
+    (
+        "USER_REFUSED_INTERACTION",
+        EndResult::UserRefusedInteraction,
+    ),
+    ("PROTOCOL_FAILURE", EndResult::ProtocolFailure),
+    ("EXPECTED_LINKED_SESSION", EndResult::ExpectedLinkedSession),
+    ("SERVER_ERROR", EndResult::ServerError),
+    ("ACCOUNT_UNUSABLE", EndResult::AccountUnusable),
 ];
 
 impl EndResult {
@@ -76,13 +94,18 @@ impl EndResult {
             | EndResult::UserRefusedDisplayTextAndPin
             | EndResult::UserRefusedVcChoice
             | EndResult::UserRefusedConfirmationMessage
-            | EndResult::UserRefusedConfirmationMessageWithVcChoice => {
-                (Cancelled, true, "smart_id.refused")
-            }
+            | EndResult::UserRefusedConfirmationMessageWithVcChoice
+            | EndResult::UserRefusedInteraction => (Cancelled, true, "smart_id.refused"),
             EndResult::Timeout => (TimedOut, true, "smart_id.timeout"),
             // A wrong code can mean the user was phished; a fresh session gets a fresh code.
             EndResult::WrongVc => (WrongVc, true, "smart_id.wrong_vc"),
-            EndResult::DocumentUnusable => (AccountProblem, false, "smart_id.document_unusable"),
+            EndResult::DocumentUnusable | EndResult::AccountUnusable => {
+                (AccountProblem, false, "smart_id.document_unusable")
+            }
+            // A stale or foreign link, as the app saw it: a fresh session may well work.
+            EndResult::ProtocolFailure => (Failed, true, "smart_id.failed"),
+            EndResult::ServerError => (Unavailable, true, "smart_id.unavailable"),
+            EndResult::ExpectedLinkedSession => (Failed, false, "smart_id.failed"),
             EndResult::RequiredInteractionNotSupportedByApp => {
                 (AppTooOld, false, "smart_id.app_too_old")
             }
@@ -148,7 +171,24 @@ pub struct CompletedSession {
     pub signature_algorithm: Option<String>,
     pub cert_value: Option<String>,
     pub cert_level: Option<String>,
+    /// v2 `interactionFlowUsed`, v3 `interactionTypeUsed`.
     pub interaction_flow_used: Option<String>,
+    /// The fields only RP API v3 answers carry; `None` for a v2 answer.
+    pub v3: Option<Box<V3Signature>>,
+}
+
+/// The v3 parts of a completed session, as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct V3Signature {
+    pub signature_protocol: Option<String>,
+    pub server_random: Option<String>,
+    pub user_challenge: Option<String>,
+    pub flow_type: Option<String>,
+    pub hash_algorithm: Option<String>,
+    pub mask_gen_algorithm: Option<String>,
+    pub mask_gen_hash_algorithm: Option<String>,
+    pub salt_length: Option<u32>,
+    pub trailer_field: Option<String>,
 }
 
 /// The certificate and document number are personal data: Debug leaves them out.
@@ -161,6 +201,7 @@ impl fmt::Debug for CompletedSession {
             .field("has_cert", &self.cert_value.is_some())
             .field("cert_level", &self.cert_level)
             .field("interaction_flow_used", &self.interaction_flow_used)
+            .field("v3", &self.v3)
             .finish()
     }
 }

@@ -9,6 +9,7 @@ use super::errors::SmartIdError;
 use super::hash::AuthHash;
 use super::outcome::CompletedSession;
 use super::personal_code::PersonalCode;
+use super::v3::V3Pending;
 use super::verify::CertificateLevel;
 use super::wire;
 
@@ -19,6 +20,9 @@ pub enum AuthTarget {
     Etsi(PersonalCode),
     /// `document/{documentNumber}`: re-authentication on a known account.
     Document(String),
+    /// Nobody named: an RP API v3 device-link session (`device-link/anonymous`); the person is
+    /// whoever scans the code.
+    Anonymous,
 }
 
 impl fmt::Debug for AuthTarget {
@@ -26,12 +30,13 @@ impl fmt::Debug for AuthTarget {
         match self {
             AuthTarget::Etsi(c) => write!(f, "Etsi({c:?})"),
             AuthTarget::Document(_) => f.write_str("Document(<hidden>)"),
+            AuthTarget::Anonymous => f.write_str("Anonymous"),
         }
     }
 }
 
 impl AuthTarget {
-    fn path(&self) -> Result<String, SmartIdError> {
+    pub(super) fn path(&self) -> Result<String, SmartIdError> {
         match self {
             AuthTarget::Etsi(code) => Ok(format!("etsi/{}", code.semantics_id())),
             AuthTarget::Document(doc) => {
@@ -42,6 +47,9 @@ impl AuthTarget {
                 }
                 Ok(format!("document/{doc}"))
             }
+            AuthTarget::Anonymous => Err(SmartIdError::InvalidRequest(
+                "anonymous sessions are RP API v3 device links",
+            )),
         }
     }
 }
@@ -97,8 +105,13 @@ pub struct AuthenticationRequest {
 pub struct PendingAuthentication {
     pub session_id: String,
     pub target: AuthTarget,
+    /// v2: the hash signed. v3: the rpChallenge (its 64 bytes, Base64 as sent).
     pub hash: AuthHash,
     pub certificate_level: CertificateLevel,
+    /// The rest of what an RP API v3 session signs; `None` for v2 (and for flows stored
+    /// before v3 existed).
+    #[serde(default)]
+    pub v3: Option<Box<V3Pending>>,
 }
 
 /// The relying party as sent in every start request.

@@ -8,10 +8,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use openssl::asn1::Asn1Time;
+use openssl::nid::Nid;
 use openssl::ssl::{SslConnector, SslMethod, SslMode, SslOptions, SslVerifyMode, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509Ref, X509VerifyResult, X509};
@@ -55,6 +57,91 @@ impl Pin {
             .map(|c| Pin::of_certificate(c).map_err(|e| ClientBuildError::Pin(e.to_string())))
             .collect()
     }
+}
+
+/// A certificate whose key is pinned, as read from `tls_pin_certificates`: kept so that the
+/// operator is warned before SK's RP API stops presenting it (SK renews about every October).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinnedCertificate {
+    /// The configured file it came from.
+    pub source: String,
+    /// Subject CN (a host name such as `rp-api.smart-id.com`), or `?`.
+    pub subject: String,
+    pub not_after: SystemTime,
+}
+
+/// Warn this long before a pinned certificate expires.
+pub const PIN_EXPIRY_NOTICE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+impl PinnedCertificate {
+    /// The pins of every certificate in a PEM file, with what each certificate says of itself.
+    pub fn read_pem(pem: &[u8], source: &str) -> Result<Vec<(Pin, Self)>, ClientBuildError> {
+        let certs =
+            X509::stack_from_pem(pem).map_err(|e| ClientBuildError::Pin(format!("PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(ClientBuildError::Pin("no certificate in PEM".into()));
+        }
+        let bad = |e: openssl::error::ErrorStack| ClientBuildError::Pin(e.to_string());
+        certs
+            .iter()
+            .map(|c| {
+                let subject = c
+                    .subject_name()
+                    .entries_by_nid(Nid::COMMONNAME)
+                    .next()
+                    .and_then(|e| e.data().to_string().ok())
+                    .unwrap_or_else(|| "?".into());
+                let info = PinnedCertificate {
+                    source: source.to_string(),
+                    subject,
+                    not_after: to_system_time(c.not_after()).map_err(bad)?,
+                };
+                Ok((Pin::of_certificate(c).map_err(bad)?, info))
+            })
+            .collect()
+    }
+
+    /// A warning for an operator when this certificate has expired or expires within
+    /// [`PIN_EXPIRY_NOTICE`] of `now`; `None` while it is good for longer.
+    pub fn expiry_warning(&self, now: SystemTime) -> Option<String> {
+        let date = day_of(self.not_after);
+        let (source, subject) = (&self.source, &self.subject);
+        match self.not_after.duration_since(now) {
+            Err(_) => Some(format!(
+                "pinned TLS certificate {subject} ({source}) expired on {date}: SK's RP API no \
+                 longer presents it; pin SK's current certificate (docs/smart-id.md, TLS pins)"
+            )),
+            Ok(left) if left <= PIN_EXPIRY_NOTICE => Some(format!(
+                "pinned TLS certificate {subject} ({source}) expires on {date}, in {} days: pin \
+                 SK's next certificate beside it before then (docs/smart-id.md, TLS pins)",
+                left.as_secs() / 86_400
+            )),
+            Ok(_) => None,
+        }
+    }
+}
+
+fn to_system_time(
+    t: &openssl::asn1::Asn1TimeRef,
+) -> Result<SystemTime, openssl::error::ErrorStack> {
+    let diff = Asn1Time::from_unix(0)?.diff(t)?;
+    let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    Ok(if secs >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        SystemTime::UNIX_EPOCH
+    })
+}
+
+/// `YYYY-MM-DD` (UTC) of a time.
+fn day_of(t: SystemTime) -> String {
+    let odt = time::OffsetDateTime::from(t);
+    format!(
+        "{:04}-{:02}-{:02}",
+        odt.year(),
+        u8::from(odt.month()),
+        odt.day()
+    )
 }
 
 impl fmt::Display for Pin {
@@ -177,6 +264,33 @@ pub(super) async fn connect(
 }
 
 #[cfg(test)]
+/// Tests: a self-signed certificate for `cn`, valid from 400 days ago until `days` from now
+/// (negative: already expired).
+pub(crate) fn test_certificate(cn: &str, days: i64) -> X509 {
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::pkey::PKey;
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    let name = name.build();
+    let mut b = openssl::x509::X509Builder::new().unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let start = Asn1Time::from_unix(now - 400 * 86_400).unwrap();
+    let end = Asn1Time::from_unix(now + days * 86_400).unwrap();
+    b.set_not_before(&start).unwrap();
+    b.set_not_after(&end).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    b.build()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -189,6 +303,42 @@ mod tests {
         assert!(Pin::parse("sha256/!!").is_err());
         assert!(connector(&TlsSettings::default()).is_err());
         assert!(Pin::of_pem(b"not pem").is_err());
+    }
+
+    #[test]
+    fn expired_and_expiring_pins_are_warned_about_and_good_ones_are_not() {
+        let now = SystemTime::now();
+        let mut pem = test_certificate("old.example", -3).to_pem().unwrap();
+        pem.extend(test_certificate("soon.example", 10).to_pem().unwrap());
+        pem.extend(test_certificate("next.example", 300).to_pem().unwrap());
+        let read = PinnedCertificate::read_pem(&pem, "trust/pins.pem").unwrap();
+        assert_eq!(read.len(), 3, "one pin per certificate in the file");
+        let warnings: Vec<_> = read.iter().map(|(_, c)| c.expiry_warning(now)).collect();
+        let old = warnings[0].as_deref().expect("expired pin warned");
+        assert!(
+            old.contains("old.example") && old.contains("expired on"),
+            "{old}"
+        );
+        assert!(old.contains("trust/pins.pem"), "{old}");
+        let soon = warnings[1].as_deref().expect("expiring pin warned");
+        assert!(
+            soon.contains("soon.example")
+                && (soon.contains("in 9 days") || soon.contains("in 10 days")),
+            "{soon}"
+        );
+        assert_eq!(
+            warnings[2], None,
+            "a pin good for 300 days is not warned about"
+        );
+        // The 30-day edge: 31 days left is quiet, 29 is not.
+        let edge = |d| test_certificate("edge.example", d).to_pem().unwrap();
+        let at = |d| {
+            PinnedCertificate::read_pem(&edge(d), "f").unwrap()[0]
+                .1
+                .expiry_warning(now)
+        };
+        assert_eq!(at(31), None);
+        assert!(at(29).is_some());
     }
 
     #[test]

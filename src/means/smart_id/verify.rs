@@ -1,5 +1,5 @@
 //! Pure verification of a COMPLETE + OK session (RP API v2 §2.3.13.3, reference §4): the
-//! signature over the hash WE sent, the algorithm, the level in JSON and in the policies, the
+//! signature over the hash WE sent (v3: the ACSP_V2 payload of our own values, `acsp.rs`), the algorithm, the level in JSON and in the policies, the
 //! authentication key usage, and the identity. Chain, revocation and trust anchors are the `pki`
 //! module's job with the `smart_id` profile: hand it [`VerifiedSmartId::cert`], decoded once.
 
@@ -89,6 +89,14 @@ pub enum VerifyError {
     WrongPerson,
     #[error("documentNumber differs from the one asked for")]
     WrongDocument,
+    #[error("signatureProtocol is not the one of the session (ACSP_V2)")]
+    Protocol,
+    #[error("flowType is not one this session offered")]
+    FlowType,
+    #[error("interactionTypeUsed is not one we offered")]
+    Interaction,
+    #[error("the Web2App callback did not come back, or its userChallengeVerifier does not match")]
+    Callback,
 }
 
 /// A verified Smart-ID authentication, before chain validation.
@@ -180,18 +188,23 @@ fn verify_ok(
         .as_deref()
         .ok_or(VerifyError::Missing("signature.algorithm"))?;
 
-    // The algorithm is ours to choose, not the response's.
-    let hash = &pending.hash;
-    if algorithm != hash.hash_type().signature_algorithm() {
-        return Err(VerifyError::Algorithm(algorithm.chars().take(40).collect()));
-    }
     // Decoded once here; path validation takes this object as it is.
     let decoded = DecodedCert::from_der(&cert_der).map_err(|_| VerifyError::Certificate)?;
-    verify_signature(
-        decoded.x509(),
-        &hash.hash_type().digest_info(hash.digest()),
-        &sig,
-    )?;
+    let hash = &pending.hash;
+    match &pending.v3 {
+        Some(v3) => acsp::check(pending, v3, done, decoded.x509(), &sig)?,
+        None => {
+            // The algorithm is ours to choose, not the response's.
+            if algorithm != hash.hash_type().signature_algorithm() {
+                return Err(VerifyError::Algorithm(algorithm.chars().take(40).collect()));
+            }
+            verify_signature(
+                decoded.x509(),
+                &hash.hash_type().digest_info(hash.digest()),
+                &sig,
+            )?;
+        }
+    }
 
     let (rest, cert) =
         X509Certificate::from_der(&cert_der).map_err(|_| VerifyError::Certificate)?;
@@ -330,6 +343,7 @@ fn check_purpose(cert: &X509Certificate<'_>) -> Result<(), VerifyError> {
     }
 }
 
+pub mod acsp;
 mod identity;
 
 use identity::identity_fields;

@@ -1,4 +1,4 @@
-//! RP API v2 JSON, private to the client. Responses ignore unknown fields (v2 §2.2.9): never
+//! RP API v2 JSON (and the v3 additions to the session status), private to the client. Responses ignore unknown fields (v2 §2.2.9): never
 //! `deny_unknown_fields` here, and every response field is optional so that a strange answer
 //! becomes a typed error, not a panic.
 
@@ -42,6 +42,10 @@ pub(super) struct SessionStatus {
     pub signature: Option<Signature>,
     pub cert: Option<Cert>,
     pub interaction_flow_used: Option<String>,
+    /// v3: `ACSP_V2` for authentication.
+    pub signature_protocol: Option<String>,
+    /// v3's name for `interactionFlowUsed`.
+    pub interaction_type_used: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +59,8 @@ pub(super) struct SessionResult {
 pub(super) struct Signature {
     pub value: Option<String>,
     pub algorithm: Option<String>,
+    #[serde(flatten)]
+    pub v3: super::v3::wire::SignatureV3,
 }
 
 #[derive(Deserialize)]

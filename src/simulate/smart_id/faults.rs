@@ -60,6 +60,10 @@ pub enum Fault {
     DocumentUnusable,
     /// A certificate whose serialNumber is a passport number (`PASEE-…`), not the PNO asked for.
     PassportSerialNumber,
+    /// v3: `interactionTypeUsed` names a type the relying party did not offer (signed so).
+    WrongInteraction,
+    /// v3: the signature says another `flowType` than the one used (signed so).
+    WrongFlowType,
 }
 
 impl Fault {

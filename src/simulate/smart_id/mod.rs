@@ -1,4 +1,5 @@
-//! `auth-eid simulate smart-id`: a faithful local stand-in for the Smart-ID RP API v2, with its
+//! `auth-eid simulate smart-id`: a faithful local stand-in for the Smart-ID RP API v2 and v3
+//! (notification and device-link flows, `server_v3.rs`), with its
 //! own test PKI, SK's demo test accounts and scriptable faults. Startable in-process with
 //! [`start`] (tests, `auth-eid demo`) or from the command line. See `docs/smart-id.md`.
 
@@ -7,8 +8,11 @@ mod der;
 pub mod faults;
 pub mod pki;
 pub(crate) mod results;
+mod results_v3;
 mod server;
+mod server_v3;
 mod validate;
+mod validate_v3;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -105,6 +109,11 @@ impl Simulator {
         format!("https://localhost:{}/smart-id-rp/v2/", self.addr.port())
     }
 
+    /// `https://localhost:<port>/smart-id-rp/v3/`, the RP API v3 base URL.
+    pub fn base_url_v3(&self) -> String {
+        format!("https://localhost:{}/smart-id-rp/v3/", self.addr.port())
+    }
+
     /// The pin of the TLS server key (also in `pki/tls-pin.txt`).
     pub fn tls_pin(&self) -> Pin {
         self.state.pki.tls_pin
@@ -124,6 +133,15 @@ impl Simulator {
         // base_url() is built from a socket address: it always parses.
         let url = url::Url::parse(&self.base_url()).expect("simulator URL");
         SmartIdSettings::new(url, DEMO_RP_UUID, DEMO_RP_NAME, tls)
+    }
+
+    /// [`Simulator::client_settings`] for RP API v3, with SK DEMO's scheme name.
+    pub fn client_settings_v3(&self) -> SmartIdSettings {
+        let mut s = self.client_settings();
+        s.base_url = url::Url::parse(&self.base_url_v3()).expect("simulator URL");
+        s.api_version = crate::means::smart_id::ApiVersion::V3;
+        s.scheme_name = crate::means::smart_id::v3::SCHEME_DEMO.to_string();
+        s
     }
 
     /// PEM of the Smart-ID trust anchor and issuing CA, for the `smart_id` pki profile.
@@ -192,6 +210,9 @@ pub async fn start(opts: SimulatorOptions) -> Result<Simulator, SimError> {
     let listener = TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(server::State::new(pki, opts));
+    let _ = state
+        .link_base
+        .set(format!("https://localhost:{}/device-link", addr.port()));
     let (stop, mut stopped) = oneshot::channel();
     let serving = state.clone();
     let task = tokio::spawn(async move {
@@ -261,13 +282,15 @@ fn help_text() -> String {
         "  any other PNOEE/LV/LT/BE code with a valid check digit: OK, generated certificate\n\n\
          Control API (same HTTPS port): POST /control/fault {\"fault\": NAME, \"identity\"?: ID, \
          \"count\"?: N, \"delay_ms\"?: MS}; POST /control/reset; POST /control/delay \
-         {\"delay_ms\": MS}; POST /control/hold {\"hold\": BOOL} (new sessions wait for a \
+         {\"delay_ms\": MS}; POST /control/device-link {\"deviceLink\": LINK, \"flowType\": \
+         \"QR\"|\"Web2App\", \"documentNumber\"?: DOC} (the simulated app scans a v3 link; \
+         Web2App answers the callbackUrl to open); POST /control/hold {\"hold\": BOOL} (new sessions wait for a \
          release); POST /control/release; GET /control/stats; GET /control/requests.\n\
          Faults: http_500 http_503 http_480 http_580 drop_connection slow_answer broken_json \
          wrong_signature truncated_signature untrusted_ca expired_certificate wrong_level \
          advanced_level other_person_certificate algorithm_mismatch signing_certificate \
          missing_certificate empty_document_number bad_base64 unknown_end_result \
-         document_unusable passport_serial_number.\n\n\
+         document_unusable passport_serial_number wrong_interaction wrong_flow_type (v3).\n\n\
          Files in STATE_DIR/pki: root.pem issuing.pem (Smart-ID trust anchor and issuing CA), \
          tls-ca.pem (TLS anchor), tls-server.pem tls-server.key, tls-pin.txt (pin for the client).",
     );
@@ -321,6 +344,7 @@ pub fn run(args: SimulateSmartIdArgs) -> ExitCode {
             "Smart-ID trust anchor: {}",
             sim.pki().file("root.pem").display()
         );
+        println!("RP API v3 on {}", sim.base_url_v3());
         wait_for_stop().await;
         sim.shutdown().await;
         ExitCode::SUCCESS

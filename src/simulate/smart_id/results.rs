@@ -40,39 +40,7 @@ pub fn complete(pki: &TestPki, o: &Outcome<'_>) -> Result<Value, PkiError> {
         return Ok(v);
     }
     let a = o.account;
-    let other;
-    let (person, key) = if o.fault == Some(Fault::OtherPersonCertificate) {
-        other = accounts::by_identity("PNOEE-39901012239").unwrap_or_else(|| a.clone());
-        (&other, pki.leaf_key(&other.semantics_id)?)
-    } else {
-        (a, key_for(pki, a)?)
-    };
-    let serial = if o.fault == Some(Fault::PassportSerialNumber) {
-        "PASEE-K0000001"
-    } else {
-        &person.semantics_id
-    };
-    let spec = LeafSpec {
-        semantics_id: serial,
-        given_name: person.given_name,
-        surname: person.surname,
-        country: person.country(),
-        document_number: &person.document_number,
-        policy_level: if o.fault == Some(Fault::WrongLevel) {
-            CertificateLevel::Advanced
-        } else {
-            a.level
-        },
-        purpose: if o.fault == Some(Fault::SigningCertificate) {
-            super::pki::Purpose::Signing
-        } else {
-            person.purpose
-        },
-        date_of_birth: person.date_of_birth,
-        expired: o.fault == Some(Fault::ExpiredCertificate),
-        untrusted: o.fault == Some(Fault::UntrustedCa),
-    };
-    let cert = pki.issue_leaf(&spec, &key)?;
+    let (cert, key) = leaf(pki, a, o.fault)?;
     let signed: Vec<u8> = if o.fault == Some(Fault::WrongSignature) {
         let mut other = o.hash.to_vec();
         other[0] ^= 0x01;
@@ -122,6 +90,49 @@ pub fn complete(pki: &TestPki, o: &Outcome<'_>) -> Result<Value, PkiError> {
     v["interactionFlowUsed"] = json!(o.interaction_used);
     v["ignoredProperties"] = json!([]);
     Ok(v)
+}
+
+/// The leaf certificate and key of a session of `a`, bent by a result fault where it says so
+/// (another person, passport serial number, wrong level, signing purpose, expiry, untrusted).
+pub fn leaf(
+    pki: &TestPki,
+    a: &Account,
+    fault: Option<Fault>,
+) -> Result<(openssl::x509::X509, PKey<Private>), PkiError> {
+    let other;
+    let (person, key) = if fault == Some(Fault::OtherPersonCertificate) {
+        other = accounts::by_identity("PNOEE-39901012239").unwrap_or_else(|| a.clone());
+        (&other, pki.leaf_key(&other.semantics_id)?)
+    } else {
+        (a, key_for(pki, a)?)
+    };
+    let serial = if fault == Some(Fault::PassportSerialNumber) {
+        "PASEE-K0000001"
+    } else {
+        &person.semantics_id
+    };
+    let spec = LeafSpec {
+        semantics_id: serial,
+        given_name: person.given_name,
+        surname: person.surname,
+        country: person.country(),
+        document_number: &person.document_number,
+        policy_level: if fault == Some(Fault::WrongLevel) {
+            CertificateLevel::Advanced
+        } else {
+            a.level
+        },
+        purpose: if fault == Some(Fault::SigningCertificate) {
+            super::pki::Purpose::Signing
+        } else {
+            person.purpose
+        },
+        date_of_birth: person.date_of_birth,
+        expired: fault == Some(Fault::ExpiredCertificate),
+        untrusted: fault == Some(Fault::UntrustedCa),
+    };
+    let cert = pki.issue_leaf(&spec, &key)?;
+    Ok((cert, key))
 }
 
 fn key_for(pki: &TestPki, a: &Account) -> Result<PKey<Private>, PkiError> {

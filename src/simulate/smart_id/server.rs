@@ -1,4 +1,5 @@
-//! The HTTPS server: RP API v2 under `/smart-id-rp/v2/`, the control API under `/control/`.
+//! The HTTPS server: RP API v2 under `/smart-id-rp/v2/`, v3 under `/smart-id-rp/v3/`
+//! (`server_v3.rs`), the control API under `/control/`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +23,7 @@ use super::SimulatorOptions;
 use crate::means::smart_id::vc::verification_code;
 
 const API: &str = "/smart-id-rp/v2/";
+const API_V3: &str = "/smart-id-rp/v3/";
 /// Same body within this window: same session (v2 §2.3.5).
 const IDEMPOTENCY: Duration = Duration::from_secs(15);
 
@@ -29,30 +31,34 @@ const IDEMPOTENCY: Duration = Duration::from_secs(15);
 pub struct State {
     pub pki: TestPki,
     pub opts: Mutex<SimulatorOptions>,
-    sessions: Mutex<HashMap<String, Session>>,
+    pub(super) sessions: Mutex<HashMap<String, Session>>,
     recent_starts: Mutex<HashMap<String, (String, Instant)>>,
-    faults: Mutex<Faults>,
-    log: Mutex<VecDeque<Value>>,
+    pub(super) faults: Mutex<Faults>,
+    pub(super) log: Mutex<VecDeque<Value>>,
     pub requests: AtomicU64,
     pub sessions_created: AtomicU64,
     /// Held: new sessions stay RUNNING until `/control/release` (load tests: every user
     /// answers in the same instant, known to the caller).
-    hold: AtomicBool,
-    released: Notify,
+    pub(super) hold: AtomicBool,
+    pub(super) released: Notify,
     /// Long polls waiting for their session right now.
     waiting: AtomicU64,
+    /// `deviceLinkBase` of v3 device-link sessions: this simulator's own address.
+    pub link_base: std::sync::OnceLock<String>,
 }
 
-struct Session {
-    complete_at: Instant,
-    held: bool,
-    result: Value,
+pub(super) struct Session {
+    pub complete_at: Instant,
+    pub held: bool,
+    pub result: Value,
+    /// RP API v3 device-link sessions: what scanning the link needs.
+    pub device_link: Option<super::server_v3::DeviceLink>,
 }
 
 /// How far away a held session's completion is: "not until released".
-const HELD: Duration = Duration::from_secs(24 * 3600);
+pub(super) const HELD: Duration = Duration::from_secs(24 * 3600);
 
-type Resp = Response<Full<Bytes>>;
+pub(super) type Resp = Response<Full<Bytes>>;
 
 /// Dropping the connection is answered by returning this error to hyper.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +79,7 @@ impl State {
             hold: AtomicBool::new(false),
             released: Notify::new(),
             waiting: AtomicU64::new(0),
+            link_base: std::sync::OnceLock::new(),
         }
     }
 }
@@ -91,12 +98,12 @@ impl State {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding a lock cannot leave these maps inconsistent in a harmful way.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn json_resp(status: u16, v: &Value) -> Resp {
+pub(super) fn json_resp(status: u16, v: &Value) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut().insert(
@@ -130,11 +137,22 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(error(400)),
     };
+    if path == "/control/device-link" && method == Method::POST {
+        // The simulated app signs (a 6144-bit key for one account): off the runtime.
+        let state = state.clone();
+        return Ok(
+            tokio::task::spawn_blocking(move || super::server_v3::scan(&state, &body))
+                .await
+                .unwrap_or_else(|_| error(500)),
+        );
+    }
     if let Some(rest) = path.strip_prefix("/control/") {
         return Ok(control(&state, &method, rest, &body));
     }
-    let Some(rest) = path.strip_prefix(API) else {
-        return Ok(error(404));
+    let (v3, rest) = match (path.strip_prefix(API), path.strip_prefix(API_V3)) {
+        (Some(rest), _) => (false, rest),
+        (None, Some(rest)) => (true, rest),
+        (None, None) => return Ok(error(404)),
     };
     state.requests.fetch_add(1, Ordering::Relaxed);
     let fault = lock(&state.faults).next_http();
@@ -153,6 +171,9 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
             Fault::SlowAnswer => tokio::time::sleep(Duration::from_millis(f.delay_ms)).await,
             _ => {}
         }
+    }
+    if v3 {
+        return Ok(super::server_v3::route(state, &method, rest, &query, body).await);
     }
     let resp = match (&method, rest.split_once('/')) {
         (&Method::POST, Some(("authentication", target))) => {
@@ -237,6 +258,7 @@ fn start(state: &State, target: &str, body: &[u8]) -> Resp {
             complete_at: now + wait,
             held,
             result,
+            device_link: None,
         },
     );
     lock(&state.recent_starts).insert(key, (id.clone(), now));
@@ -257,7 +279,7 @@ fn start(state: &State, target: &str, body: &[u8]) -> Resp {
 }
 
 /// The endResult and interaction of a session, from the account and the allowed list.
-fn decide(account: &Account, interactions: &[String]) -> (&'static str, &'static str) {
+pub(super) fn decide(account: &Account, interactions: &[String]) -> (&'static str, &'static str) {
     let first = match interactions.first().map(String::as_str) {
         Some("verificationCodeChoice") => "verificationCodeChoice",
         Some("confirmationMessage") => "confirmationMessage",
@@ -280,7 +302,7 @@ fn decide(account: &Account, interactions: &[String]) -> (&'static str, &'static
     }
 }
 
-async fn status(state: &State, id: &str, query: &str) -> Resp {
+pub(super) async fn status(state: &State, id: &str, query: &str) -> Resp {
     let timeout_ms = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("timeoutMs="))
@@ -415,7 +437,7 @@ pub fn stats(state: &State) -> Value {
     })
 }
 
-fn new_uuid() -> String {
+pub(super) fn new_uuid() -> String {
     let mut b = [0u8; 16];
     // The CSPRNG failing leaves zeros: still a well-formed id, and only a simulator.
     let _ = openssl::rand::rand_bytes(&mut b);

@@ -47,6 +47,9 @@ pub struct Options {
     pub retry_for_seconds: u64,
     /// More `[allow] continuation` entries, after [`CONTINUATION`].
     pub continuation_allow: Vec<String>,
+    /// `public_url` with https (the app itself still serves http, as behind a TLS proxy; the
+    /// test browser sends Secure cookies to loopback http).
+    pub https_public_url: bool,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             first_attempt_wait_ms: 2000,
             retry_for_seconds: 60,
             continuation_allow: vec![],
+            https_public_url: false,
         }
     }
 }
@@ -117,7 +121,7 @@ pub fn config_text(port: u16, o: &Options, redis_url: Option<&str>) -> String {
     format!(
         r#"
 mode = "demo"
-public_url = "http://127.0.0.1:{port}"
+public_url = "{scheme}://127.0.0.1:{port}"
 internal_url = "http://127.0.0.1:{port}"
 [server]
 address = "127.0.0.1"
@@ -163,6 +167,7 @@ evil = "<script>alert(1)</script>\"'&"
         retry_for = o.retry_for_seconds,
         first_wait = o.first_attempt_wait_ms,
         extra = o.extra_toml,
+        scheme = if o.https_public_url { "https" } else { "http" },
     )
 }
 

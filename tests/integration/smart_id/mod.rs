@@ -3,6 +3,8 @@
 
 mod errors;
 mod faults;
+mod v3;
+mod v3_device_link;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -27,6 +27,7 @@ fn odd_responses_do_not_panic() {
         ),
         hash: AuthHash::from_digest(HashType::Sha512, vec![0; 64]).unwrap(),
         certificate_level: CertificateLevel::Qualified,
+        v3: None,
     };
     let mut done = CompletedSession {
         end_result: EndResult::Ok,
@@ -36,6 +37,7 @@ fn odd_responses_do_not_panic() {
         cert_value: Some("MIIB".into()),
         cert_level: Some("QUALIFIED".into()),
         interaction_flow_used: None,
+        v3: None,
     };
     let now = SystemTime::now();
     assert_eq!(
