@@ -6,6 +6,7 @@ mod errors;
 mod keys;
 mod means;
 pub mod raw;
+pub mod relying_party;
 mod server_store;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use keys::{is_demo_key, public_fingerprint};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use raw::{LogFormat, Mode, StoreKind};
+pub use relying_party::{ApiSettings, RelyingParties, RelyingParty, Webhook, WebhookSecret};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
 
 use crate::attributes::AttributeTag;
@@ -84,6 +86,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub store: StoreSettings,
+    /// Direct callers of the session API and its limits.
+    pub relying_parties: RelyingParties,
+    pub api: ApiSettings,
     /// Trust profiles, loaded and parsed once.
     pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
@@ -120,6 +125,8 @@ const SECTIONS: &[&str] = &[
     "log",
     "store",
     "trust",
+    "relying_party",
+    "api",
 ];
 
 fn is_setting(key: &str) -> bool {
@@ -355,6 +362,17 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             ),
         ));
     }
+    let enabled: Vec<crate::means::MeansId> = [
+        (raw.means.test.enabled, crate::means::MeansId::Test),
+        (card.enabled, crate::means::MeansId::Card),
+        (smart_id.enabled, crate::means::MeansId::SmartId),
+    ]
+    .into_iter()
+    .filter_map(|(on, m)| on.then_some(m))
+    .collect();
+    let relying_parties =
+        relying_party::relying_parties(&raw.relying_party, production, &enabled, &mut errors);
+    let api = relying_party::api(&raw.api, &mut errors);
     let store = server_store::store(raw.store, &mut errors);
     let shutdown = server_store::shutdown(&raw.server, &mut errors);
     let limits = server_store::limits(&raw.server, &mut errors);
@@ -427,6 +445,8 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         log_format: raw.log.format,
         log_level: raw.log.level,
         store,
+        relying_parties,
+        api,
         base_dir: base_dir.to_path_buf(),
     })
 }
