@@ -72,6 +72,10 @@ pub struct OutboxEntry {
     pub due_at: Millis,
     /// After this time the token has expired: the entry is dropped.
     pub give_up_at: Millis,
+    /// For a relying party's webhook: its id (the body is a JSON event, signed per attempt
+    /// with its secret). Absent for a result token to an `attr_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
 }
 
 /// The token is a bearer of personal data: never print it.

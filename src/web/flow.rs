@@ -75,7 +75,9 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
                 .iter()
                 .map(|m| json!({"id": m.path(), "label": means_label(&b, *m)}))
                 .collect();
-            let data = json!({"id": id.as_str(), "csrf": view.csrf, "attributes": view.attributes, "means": means});
+            // An API session names the relying party that asks (its configured display name).
+            let requester = b.flows.requester(&view);
+            let data = json!({"id": id.as_str(), "csrf": view.csrf, "attributes": view.attributes, "means": means, "requester": requester});
             b.render("start.html.tera", &data).map(Opened::Page)
         }
     }
