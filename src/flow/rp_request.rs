@@ -125,11 +125,11 @@ pub fn parse_create(
     let max = api.max_lifetime.as_secs();
     let lifetime = match obj.get("sessionLifetime") {
         None | Some(Value::Null) => api.default_lifetime,
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|s| (30..=max).contains(&s)) => {
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|s| (1..=max).contains(&s)) => {
             Duration::from_secs(n.as_u64().unwrap_or(max))
         }
         Some(_) => {
-            let what = format!("must be a whole number of seconds between 30 and {max}");
+            let what = format!("must be a whole number of seconds between 1 and {max}");
             return Err(BadRequest::invalid("sessionLifetime", &what));
         }
     };

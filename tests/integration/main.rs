@@ -19,6 +19,7 @@ mod multi_instance_process;
 mod multi_instance_tls;
 mod operator_logs;
 mod pki;
+mod rp_api;
 mod session_updates;
 mod smart_id;
 mod smart_id_flow;

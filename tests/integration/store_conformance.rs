@@ -67,6 +67,7 @@ pub fn entry(id: &str, due_at: Millis, give_up_at: Millis) -> OutboxEntry {
         attempts: 0,
         due_at,
         give_up_at,
+        webhook: None,
     }
 }
 

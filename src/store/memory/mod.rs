@@ -325,6 +325,7 @@ mod tests {
             attempts: 0,
             due_at,
             give_up_at: u64::MAX,
+            webhook: None,
         }
     }
 
