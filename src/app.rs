@@ -107,11 +107,20 @@ pub fn build_with_store(
     let webhooks = config
         .relying_parties
         .iter()
-        .filter_map(|rp| Some((rp.id.as_str().to_string(), rp.webhook.as_ref()?.secret.clone())))
+        .filter_map(|rp| {
+            Some((
+                rp.id.as_str().to_string(),
+                rp.webhook.as_ref()?.secret.clone(),
+            ))
+        })
         .collect();
     let keep_delivered = config.api.max_lifetime + config.api.status_retention;
-    let courier =
-        Courier::with_webhooks(store.clone(), config.delivery.clone(), webhooks, keep_delivered)?;
+    let courier = Courier::with_webhooks(
+        store.clone(),
+        config.delivery.clone(),
+        webhooks,
+        keep_delivered,
+    )?;
     let flows = Arc::new(FlowService::new(&config, store, courier.clone())?);
     let worker = DeliveryWorker::new(courier);
     let pages = Pages::new(config.public_url.as_url().path())?;

@@ -189,7 +189,10 @@ pub fn relying_parties(
                 "must be 1 to 64 characters of a-z, 0-9, '-' or '_'",
             ));
         } else if out.iter().any(|o| o.id.as_str() == r.id) {
-            errors.push(ConfigError::key(at("id"), "is used by an earlier relying party"));
+            errors.push(ConfigError::key(
+                at("id"),
+                "is used by an earlier relying party",
+            ));
         }
         let display_name = r.display_name.trim();
         if display_name.is_empty() || display_name.chars().count() > 100 {
@@ -218,7 +221,10 @@ pub fn relying_parties(
             }
         }
         if r.means.is_empty() {
-            errors.push(ConfigError::key(at("means"), "must name at least one means"));
+            errors.push(ConfigError::key(
+                at("means"),
+                "must name at least one means",
+            ));
         }
         means.sort();
         let mut prefixes = Vec::new();
@@ -440,6 +446,9 @@ mod tests {
         assert!(errors.iter().any(|e| e.key == "relying_party[1].means[0]"));
         let mut errors = Vec::new();
         relying_parties(&[raw()], false, &[MeansId::Test], &mut errors);
-        assert_eq!(errors[0].key, "relying_party[0].means[1]", "beid is not enabled");
+        assert_eq!(
+            errors[0].key, "relying_party[0].means[1]",
+            "beid is not enabled"
+        );
     }
 }

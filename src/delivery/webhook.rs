@@ -107,7 +107,13 @@ mod tests {
             Err(VerifyError::Stale)
         );
         assert_eq!(
-            verify(b"another-secret-another-secret-xx", &header, body, 1100, 300),
+            verify(
+                b"another-secret-another-secret-xx",
+                &header,
+                body,
+                1100,
+                300
+            ),
             Err(VerifyError::Mismatch)
         );
         assert_eq!(

@@ -177,7 +177,9 @@ pub fn summary(id: &str, record: &FlowRecord, api: &ApiSession, now: Millis) -> 
 fn error_text(code: &str) -> &'static str {
     match code {
         "expired" => "the session ended before the citizen finished",
-        "evidence_refused" => "the provider's evidence was refused or the citizen refused at the provider",
+        "evidence_refused" => {
+            "the provider's evidence was refused or the citizen refused at the provider"
+        }
         "identity_incomplete" => "the verified identity lacks a requested attribute",
         "cancelled_by_user" => "the citizen cancelled",
         "cancelled_by_relying_party" => "the relying party cancelled the session",

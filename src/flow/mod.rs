@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
-pub use finish::MeansOutcome;
 pub use api_session::Status as ApiStatus;
+pub use finish::MeansOutcome;
 pub use record::{Binding, FlowRecord, FlowState};
 pub use rp_api::RpApiError;
 pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
@@ -280,7 +280,10 @@ impl FlowService {
         }
         record.state = FlowState::MeansChosen { means };
         if let Some(api) = &mut record.api {
-            let step = format!("means_chosen:{}", crate::config::relying_party::api_name(means));
+            let step = format!(
+                "means_chosen:{}",
+                crate::config::relying_party::api_name(means)
+            );
             api.track(&step, now_millis(), None);
         }
         if self

@@ -44,7 +44,6 @@ fn result_key(id: &FlowId) -> String {
     format!("rp-result:{id}")
 }
 
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -128,7 +127,11 @@ impl FlowService {
     fn created_body(&self, id: &FlowId, record: &FlowRecord, api: &ApiSession) -> Value {
         let mut body = api_session::summary(id.as_str(), record, api, now_millis());
         body["authenticationUrl"] = json!(format!("{}/flow/{}", self.public_url.base(), id));
-        body["allowedProviders"] = json!(api.providers.iter().map(|m| api_name(*m)).collect::<Vec<_>>());
+        body["allowedProviders"] = json!(api
+            .providers
+            .iter()
+            .map(|m| api_name(*m))
+            .collect::<Vec<_>>());
         body["requestedAttributes"] = json!(record.attributes);
         body["callbackUrls"] = json!(api.callbacks);
         body["language"] = json!(api.language);
@@ -221,7 +224,10 @@ impl FlowService {
                 identity,
                 report,
             } => {
-                let mapping = self.catalog.mapping(means).ok_or(FlowError::MeansUnavailable)?;
+                let mapping = self
+                    .catalog
+                    .mapping(means)
+                    .ok_or(FlowError::MeansUnavailable)?;
                 match mapping.resolve(&record.attributes, &identity) {
                     Ok(attributes) => (Status::Success, None, Some(attributes), report),
                     Err(missing) => {
@@ -278,7 +284,10 @@ impl FlowService {
             }
             let body = event.to_string();
             let url = hook.url.as_str().to_string();
-            Some(self.courier.webhook_entry(id.to_string(), rp.id.as_str(), url, body, now))
+            Some(
+                self.courier
+                    .webhook_entry(id.to_string(), rp.id.as_str(), url, body, now),
+            )
         });
         let location = api.callback_for(id.as_str(), status);
         finished.api = Some(api);

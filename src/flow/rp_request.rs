@@ -93,15 +93,14 @@ pub fn parse_create(
         return Err(BadRequest::new(
             "unsupported_attributes",
             "requestedAttributes",
-            "no allowed provider can provide every requested attribute",
+            "`requestedAttributes`: no allowed provider can provide every requested attribute",
         ));
     }
     let callbacks = callbacks(&obj, rp)?;
     let external_reference = match obj.get("externalReference") {
         None | Some(Value::Null) => None,
         Some(Value::String(s))
-            if (1..=MAX_REFERENCE).contains(&s.len())
-                && s.chars().all(|c| !c.is_control()) =>
+            if (1..=MAX_REFERENCE).contains(&s.len()) && s.chars().all(|c| !c.is_control()) =>
         {
             Some(s.clone())
         }
@@ -163,7 +162,10 @@ fn providers(obj: &Map<String, Value>, rp: &RelyingParty) -> Result<Vec<MeansId>
     let mut out = Vec::new();
     for name in strings(obj, field)? {
         let means = means_by_api_name(name).ok_or_else(|| {
-            BadRequest::invalid(field, "holds a provider other than \"beid\", \"smart-id\", \"test\"")
+            BadRequest::invalid(
+                field,
+                "holds a provider other than \"beid\", \"smart-id\", \"test\"",
+            )
         })?;
         if !rp.means.contains(&means) {
             return Err(BadRequest::new(

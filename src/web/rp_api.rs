@@ -69,9 +69,7 @@ impl From<RpApiError> for RpError {
     fn from(e: RpApiError) -> Self {
         RpError(match e {
             RpApiError::BadRequest(b) => ApiError::new(Status::BadRequest, b.code, b.message),
-            RpApiError::NotFound => {
-                ApiError::new(Status::NotFound, "not_found", "no such session")
-            }
+            RpApiError::NotFound => ApiError::new(Status::NotFound, "not_found", "no such session"),
             RpApiError::IdempotencyConflict => ApiError::new(
                 Status::UnprocessableEntity,
                 "idempotency_key_reused",

@@ -213,7 +213,9 @@ impl FlowStore for MemoryStore {
 
     async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         let values = lock(&self.values);
-        Ok(values.get(&key.to_string(), now_millis()).map(|(v, _)| v.clone()))
+        Ok(values
+            .get(&key.to_string(), now_millis())
+            .map(|(v, _)| v.clone()))
     }
 
     async fn create_session(

@@ -26,7 +26,10 @@ impl<'r> rocket::request::FromRequest<'r> for Signature {
     async fn from_request(
         req: &'r rocket::Request<'_>,
     ) -> rocket::request::Outcome<Self, Self::Error> {
-        let value = req.headers().get_one("Auth-Eid-Signature").map(str::to_string);
+        let value = req
+            .headers()
+            .get_one("Auth-Eid-Signature")
+            .map(str::to_string);
         rocket::request::Outcome::Success(Signature(value))
     }
 }

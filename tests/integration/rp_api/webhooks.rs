@@ -109,7 +109,12 @@ async fn two_instances_on_redis_serve_any_call_of_a_session() {
     let id = created["id"].as_str().unwrap();
     assert_eq!(status(&b, id).await["status"], "CREATED");
     // The browser on B (same cookie key), the status on A; an ID Contact flow beside it.
-    let path = created["authenticationUrl"].as_str().unwrap().split("/flow/").nth(1).unwrap();
+    let path = created["authenticationUrl"]
+        .as_str()
+        .unwrap()
+        .split("/flow/")
+        .nth(1)
+        .unwrap();
     let on_b = format!("{}/flow/{path}", b.base);
     let client_url = a.start_ok(&["email"], None).await;
     let done = b.walk(&TestApp::browser(), &on_b).await;
