@@ -269,12 +269,13 @@ impl FlowService {
         let report = report.filter(|_| wants_report);
         let deliver = rp.and_then(|rp| {
             let hook = rp.webhook.as_ref()?;
-            let mut event = api_session::summary(id.as_str(), &finished, &api, now);
-            if let Some(obj) = event.as_object_mut() {
-                let sid = obj.remove("id").unwrap_or_default();
-                obj.insert("sessionId".into(), sid);
+            let mut event = json!({"type": status.event_type(), "sessionId": id.as_str()});
+            let summary = api_session::summary(id.as_str(), &finished, &api, now);
+            for (k, v) in summary.as_object().into_iter().flatten() {
+                if k != "id" {
+                    event[k] = v.clone();
+                }
             }
-            event["type"] = json!(status.event_type());
             event["occurredAt"] = json!(api_session::rfc3339(now));
             if let Some(r) = &report {
                 event["validationReport"] = r.clone();

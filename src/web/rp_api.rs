@@ -21,9 +21,9 @@ use super::api::{check_media_type, read_body, ApiError, RequestSpan};
 /// The relying party whose API key the request bears.
 pub struct RpCaller<'r>(pub &'r RelyingParty);
 
-/// No `Authorization: Bearer` header, or a key no relying party has.
+/// No `Authorization: Bearer` header (`false`), or a key no relying party has (`true`).
 #[derive(Debug)]
-pub struct Unauthorized;
+pub struct Unauthorized(bool);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for RpCaller<'r> {
@@ -38,36 +38,43 @@ impl<'r> FromRequest<'r> for RpCaller<'r> {
         match (key, flows) {
             (Some(key), Some(flows)) => match flows.relying_parties().by_key(key) {
                 Some(rp) => Outcome::Success(RpCaller(rp)),
-                None => Outcome::Error((Status::Unauthorized, Unauthorized)),
+                None => Outcome::Error((Status::Unauthorized, Unauthorized(true))),
             },
-            _ => Outcome::Error((Status::Unauthorized, Unauthorized)),
+            _ => Outcome::Error((Status::Unauthorized, Unauthorized(false))),
         }
     }
 }
 
-/// An API error; a 401 carries the `WWW-Authenticate` challenge.
+/// An API error; a 401 carries the `WWW-Authenticate` challenge (RFC 6750: with
+/// `error="invalid_token"` only when a key was presented).
 #[derive(Debug)]
-pub struct RpError(ApiError);
+pub struct RpError(ApiError, Option<&'static str>);
 
 impl From<Unauthorized> for RpError {
-    fn from(_: Unauthorized) -> Self {
-        RpError(ApiError::new(
+    fn from(Unauthorized(presented): Unauthorized) -> Self {
+        let challenge = if presented {
+            "Bearer realm=\"auth-eid\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"auth-eid\""
+        };
+        let e = ApiError::new(
             Status::Unauthorized,
             "unauthorized",
             "send the relying party's API key as `Authorization: Bearer <key>`",
-        ))
+        );
+        RpError(e, Some(challenge))
     }
 }
 
 impl From<ApiError> for RpError {
     fn from(e: ApiError) -> Self {
-        RpError(e)
+        RpError(e, None)
     }
 }
 
 impl From<RpApiError> for RpError {
     fn from(e: RpApiError) -> Self {
-        RpError(match e {
+        RpError::from(match e {
             RpApiError::BadRequest(b) => ApiError::new(Status::BadRequest, b.code, b.message),
             RpApiError::NotFound => ApiError::new(Status::NotFound, "not_found", "no such session"),
             RpApiError::IdempotencyConflict => ApiError::new(
@@ -83,13 +90,9 @@ impl From<RpApiError> for RpError {
 
 impl<'r> Responder<'r, 'static> for RpError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let unauthorized = self.0.status == Status::Unauthorized;
         let mut res = self.0.respond_to(req)?;
-        if unauthorized {
-            res.set_header(Header::new(
-                "WWW-Authenticate",
-                "Bearer realm=\"auth-eid\", error=\"invalid_token\"",
-            ));
+        if let Some(challenge) = self.1 {
+            res.set_header(Header::new("WWW-Authenticate", challenge));
         }
         Ok(res)
     }

@@ -13,7 +13,13 @@ async fn wrong_or_missing_keys_get_401_and_others_sessions_404() {
         let res = create(&app, key, &create_body()).await;
         assert_eq!(res.status(), 401, "{key:?}");
         let challenge = res.headers()["www-authenticate"].to_str().unwrap();
-        assert!(challenge.starts_with("Bearer "), "{challenge}");
+        assert!(challenge.starts_with("Bearer realm="), "{challenge}");
+        let presented = key.is_some_and(|k| !k.is_empty());
+        assert_eq!(
+            challenge.contains("invalid_token"),
+            presented,
+            "{challenge}"
+        );
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "unauthorized");
     }
