@@ -107,7 +107,23 @@ pub fn build_with_store(
     if config.test_means.enabled {
         tracing::warn!("the test means is enabled: anyone can complete a flow with fixed attributes (demo only)");
     }
-    let courier = Courier::new(store.clone(), config.delivery.clone())?;
+    let webhooks = config
+        .relying_parties
+        .iter()
+        .filter_map(|rp| {
+            Some((
+                rp.id.as_str().to_string(),
+                rp.webhook.as_ref()?.secret.clone(),
+            ))
+        })
+        .collect();
+    let keep_delivered = config.api.max_lifetime + config.api.status_retention;
+    let courier = Courier::with_webhooks(
+        store.clone(),
+        config.delivery.clone(),
+        webhooks,
+        keep_delivered,
+    )?;
     let flows = Arc::new(FlowService::new(&config, store, courier.clone())?);
     let worker = DeliveryWorker::new(courier);
     let site = web::site::Site::from_config(&config);
@@ -179,7 +195,8 @@ pub fn build_with_store(
         .register("/", web::html_catchers())
         .register("/start_authentication", web::json_catchers())
         .register("/session", web::json_catchers())
-        .register("/health", web::json_catchers());
+        .register("/health", web::json_catchers())
+        .register("/api", web::json_catchers());
     // Each means' state exists only when it is enabled; its routes answer 404 otherwise.
     let rocket = match card {
         Some(card) => rocket.manage(card),

@@ -44,6 +44,23 @@ pub fn check_config(path: Option<PathBuf>) -> ExitCode {
                 "encryption key: read from [{}], {:?} (the receiving plugin's public key)",
                 cfg.key_names.encryption, cfg.encryption.alg
             );
+            for rp in cfg.relying_parties.iter() {
+                let means: Vec<_> = rp
+                    .means
+                    .iter()
+                    .map(|m| config::relying_party::api_name(*m))
+                    .collect();
+                println!(
+                    "relying party {}: means {}; webhook {}; subject in webhook: {}; validation report: {}",
+                    rp.id.as_str(),
+                    means.join(", "),
+                    rp.webhook
+                        .as_ref()
+                        .map_or("none".to_string(), |w| w.url.origin_string()),
+                    rp.subject_in_webhook,
+                    rp.validation_report,
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

@@ -7,6 +7,7 @@ mod keys;
 mod means;
 mod pages;
 pub mod raw;
+pub mod relying_party;
 mod server_store;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ pub use keys::{is_demo_key, public_fingerprint};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use pages::{PagesSettings, LANGUAGES};
 pub use raw::{LogFormat, Mode, StoreKind};
+pub use relying_party::{ApiSettings, RelyingParties, RelyingParty, Webhook, WebhookSecret};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
 
 use crate::attributes::AttributeTag;
@@ -88,6 +90,9 @@ pub struct Config {
     pub store: StoreSettings,
     /// Attribute labels, who is asking, branding.
     pub pages: PagesSettings,
+    /// Direct callers of the session API and its limits.
+    pub relying_parties: RelyingParties,
+    pub api: ApiSettings,
     /// Trust profiles, loaded and parsed once.
     pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
@@ -125,6 +130,8 @@ const SECTIONS: &[&str] = &[
     "store",
     "trust",
     "pages",
+    "relying_party",
+    "api",
 ];
 
 fn is_setting(key: &str) -> bool {
@@ -361,6 +368,17 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
             ),
         ));
     }
+    let enabled: Vec<crate::means::MeansId> = [
+        (raw.means.test.enabled, crate::means::MeansId::Test),
+        (card.enabled, crate::means::MeansId::Card),
+        (smart_id.enabled, crate::means::MeansId::SmartId),
+    ]
+    .into_iter()
+    .filter_map(|(on, m)| on.then_some(m))
+    .collect();
+    let relying_parties =
+        relying_party::relying_parties(&raw.relying_party, production, &enabled, &mut errors);
+    let api = relying_party::api(&raw.api, &mut errors);
     let store = server_store::store(raw.store, &mut errors);
     let shutdown = server_store::shutdown(&raw.server, &mut errors);
     let limits = server_store::limits(&raw.server, &mut errors);
@@ -434,6 +452,8 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         log_level: raw.log.level,
         store,
         pages,
+        relying_parties,
+        api,
         base_dir: base_dir.to_path_buf(),
     })
 }

@@ -48,6 +48,11 @@ pub struct RawConfig {
     /// `[trust.<profile>]`: anchors, intermediates, revocation and rules (see docs/pki.md).
     #[serde(default)]
     pub trust: BTreeMap<String, crate::pki::TrustProfileConfig>,
+    /// `[[relying_party]]`: direct callers of the session API (docs/rp-api.md).
+    #[serde(default)]
+    pub relying_party: Vec<super::relying_party::RawRelyingParty>,
+    #[serde(default)]
+    pub api: super::relying_party::RawApi,
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::config::DeliverySettings;
+use crate::config::{DeliverySettings, WebhookSecret};
 use crate::contract::TOKEN_LIFETIME_SECS;
 use crate::store::{now_millis, FlowStore, Millis, OutboxEntry};
 use crate::urls::loggable_origin;
@@ -30,6 +30,10 @@ pub struct Courier {
     pub(super) wake: Notify,
     /// First attempts under way in this process, by entry id.
     first: Mutex<HashMap<String, InFlight>>,
+    /// Webhook secrets by relying-party id.
+    webhooks: HashMap<String, WebhookSecret>,
+    /// How long a webhook's delivery time is kept for its session's tracker.
+    keep_delivered: Duration,
 }
 
 /// A first attempt under way: what it sends, a way to wait for it and a way to stop it.
@@ -45,6 +49,16 @@ impl Courier {
         store: Arc<dyn FlowStore>,
         settings: DeliverySettings,
     ) -> Result<Arc<Self>, reqwest::Error> {
+        Self::with_webhooks(store, settings, HashMap::new(), Duration::ZERO)
+    }
+
+    /// A courier that also signs relying parties' webhooks with `webhooks` (id -> secret).
+    pub fn with_webhooks(
+        store: Arc<dyn FlowStore>,
+        settings: DeliverySettings,
+        webhooks: HashMap<String, WebhookSecret>,
+        keep_delivered: Duration,
+    ) -> Result<Arc<Self>, reqwest::Error> {
         let client = reqwest::Client::builder()
             // attr_url is allow-listed; a redirect could lead anywhere, so none is followed.
             .redirect(reqwest::redirect::Policy::none())
@@ -58,6 +72,8 @@ impl Courier {
             settings,
             wake: Notify::new(),
             first: Mutex::default(),
+            webhooks,
+            keep_delivered,
         }))
     }
 
@@ -88,6 +104,22 @@ impl Courier {
             attempts: 0,
             due_at,
             give_up_at: now + self.settings.retry_for.as_millis() as u64,
+            webhook: None,
+        }
+    }
+
+    /// The outbox entry for a relying party's webhook event `body`, as [`Courier::entry`].
+    pub fn webhook_entry(
+        &self,
+        id: String,
+        relying_party: &str,
+        url: String,
+        body: String,
+        now: Millis,
+    ) -> OutboxEntry {
+        OutboxEntry {
+            webhook: Some(relying_party.to_string()),
+            ..self.entry(id, url, body, now)
         }
     }
 
@@ -107,7 +139,7 @@ impl Courier {
             let me = self.clone();
             let sent = entry.clone();
             let attempt = tokio::spawn(async move {
-                let result = post(&me.client, &sent).await;
+                let result = me.post(&sent).await;
                 let id = sent.id.clone();
                 me.settle(sent, result).await;
                 me.in_flight().remove(&id);
@@ -172,7 +204,18 @@ impl Courier {
     }
 
     pub(super) async fn post(&self, entry: &OutboxEntry) -> Attempt {
-        post(&self.client, entry).await
+        let signed = match &entry.webhook {
+            None => None,
+            Some(rp) => match self.webhooks.get(rp) {
+                Some(secret) => Some(secret),
+                None => {
+                    // The relying party left the configuration: nobody could verify it.
+                    tracing::warn!(delivery = %short(&entry.id), "webhook of an unknown relying party; will retry");
+                    return Attempt::Retry;
+                }
+            },
+        };
+        post(&self.client, entry, signed).await
     }
 
     /// Removes a delivered entry, or schedules the next attempt, or gives up when the next
@@ -181,6 +224,14 @@ impl Courier {
         let now = now_millis();
         let outcome = if result == Attempt::Delivered {
             tracing::info!(delivery = %short(&entry.id), attempts = entry.attempts + 1, "result delivered");
+            if entry.webhook.is_some() {
+                let key = super::webhook_delivered_key(&entry.id);
+                let until = now + self.keep_delivered.as_millis() as u64;
+                let stored = self.store.put_value(&key, &now.to_string(), until).await;
+                if let Err(e) = stored {
+                    tracing::warn!(delivery = %short(&entry.id), error = %e, "webhook delivery time not kept");
+                }
+            }
             self.store.remove_delivery(&entry.id).await
         } else {
             entry.attempts += 1;
@@ -224,13 +275,25 @@ pub(super) fn give_up_limit(retry_for: Duration) -> String {
     }
 }
 
-async fn post(client: &reqwest::Client, entry: &OutboxEntry) -> Attempt {
-    let response = client
-        .post(&entry.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/jwt")
-        .body(entry.body.clone())
-        .send()
-        .await;
+/// One POST: a result token, or a webhook event signed with `webhook` at this attempt's time.
+async fn post(
+    client: &reqwest::Client,
+    entry: &OutboxEntry,
+    webhook: Option<&WebhookSecret>,
+) -> Attempt {
+    let request = client.post(&entry.url).body(entry.body.clone());
+    let request = match webhook {
+        None => request.header(reqwest::header::CONTENT_TYPE, "application/jwt"),
+        Some(secret) => {
+            let t = now_millis() / 1000;
+            let signature = super::webhook::header_value(secret.bytes(), t, &entry.body);
+            request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(super::webhook::SIGNATURE_HEADER, signature)
+                .header("Auth-Eid-Event-Id", entry.id.as_str())
+        }
+    };
+    let response = request.send().await;
     match response {
         Ok(r) if r.status().is_success() => Attempt::Delivered,
         Ok(r) => {

@@ -4,8 +4,14 @@
 //! and full jitter until the entry's give-up time.
 
 mod courier;
+pub mod webhook;
 
 pub use courier::Courier;
+
+/// Where the time a relying party's webhook was delivered is kept (the session's tracker).
+pub fn webhook_delivered_key(id: &str) -> String {
+    format!("rp-delivered:{id}")
+}
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -227,6 +233,7 @@ mod tests {
             attempts: 0,
             due_at: now.saturating_sub(10),
             give_up_at,
+            webhook: None,
         };
         assert!(store.update_flow(&id, 1, "{}", Some(&entry)).await.unwrap());
         store

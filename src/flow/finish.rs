@@ -96,6 +96,10 @@ impl FlowService {
                 return Err(FlowError::WrongState);
             }
         }
+        if record.api.is_some() {
+            let by = super::rp_api::Canceller::Citizen;
+            return self.finish_api(id, version, record, outcome, by).await;
+        }
         let (wire, report) = self.wire_outcome(&record, outcome).await?;
         let success = matches!(wire, Outcome::Success { .. });
         let now = now_millis();

@@ -1,9 +1,12 @@
 //! The flow: started by the core, bound to one browser, finished by a means, delivered once.
 //! No HTTP types here: routes hand in parsed values and get domain results back.
 
+mod api_session;
 pub mod card;
 mod finish;
 mod record;
+mod rp_api;
+pub mod rp_request;
 mod session;
 mod smart_id;
 
@@ -11,13 +14,15 @@ use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
+pub use api_session::Status as ApiStatus;
 pub use finish::MeansOutcome;
 pub use record::{Binding, FlowRecord, FlowState};
+pub use rp_api::RpApiError;
 pub use smart_id::device_link::LinkKind;
 pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
 
 use crate::attributes::AttributeTag;
-use crate::config::{Config, FlowSettings};
+use crate::config::{ApiSettings, Config, FlowSettings, RelyingParties};
 use crate::contract::{self, ContractError};
 use crate::delivery::Courier;
 use crate::ids::{random_token, FlowId};
@@ -74,6 +79,8 @@ pub struct FlowView {
     /// Enabled means that can provide every requested attribute.
     pub able: Vec<MeansId>,
     pub expires_at: Millis,
+    /// The relying party's id, for an API session.
+    pub rp: Option<String>,
 }
 
 /// The result of opening `client_url`.
@@ -95,6 +102,8 @@ pub struct FlowService {
     continuations: AllowList,
     attr_urls: AllowList,
     courier: Arc<Courier>,
+    relying_parties: RelyingParties,
+    api: ApiSettings,
 }
 
 impl FlowService {
@@ -113,7 +122,19 @@ impl FlowService {
             continuations: config.allow_continuation.clone(),
             attr_urls: config.allow_attr_url.clone(),
             courier,
+            relying_parties: config.relying_parties.clone(),
+            api: config.api.clone(),
         })
+    }
+
+    pub fn relying_parties(&self) -> &RelyingParties {
+        &self.relying_parties
+    }
+
+    /// The display name of the relying party that asked for this flow (API sessions only).
+    pub fn requester(&self, view: &FlowView) -> Option<&str> {
+        let rp = self.relying_parties.get(view.rp.as_deref()?)?;
+        Some(rp.display_name.as_str())
     }
 
     pub fn store(&self) -> &Arc<dyn FlowStore> {
@@ -139,6 +160,7 @@ impl FlowService {
             binding: None,
             state: FlowState::Created,
             report: None,
+            api: None,
         };
         self.store
             .create_flow(&id, &encode(&record), expires_at)
@@ -150,7 +172,13 @@ impl FlowService {
     async fn load(&self, id: &FlowId) -> Result<(u64, FlowRecord), FlowError> {
         let Versioned { version, data } =
             self.store.load_flow(id).await?.ok_or(FlowError::NotFound)?;
-        let record = serde_json::from_str(&data).map_err(|_| FlowError::Corrupt)?;
+        let record: FlowRecord = serde_json::from_str(&data).map_err(|_| FlowError::Corrupt)?;
+        // An API session's record outlives its lifetime (its status stays readable); its
+        // pages and steps end with the lifetime, as an ID Contact flow's end with its record.
+        if record.api.is_some() && !record.state.is_finished() && now_millis() >= record.expires_at
+        {
+            return Err(FlowError::NotFound);
+        }
         Ok((version, record))
     }
 
@@ -161,9 +189,20 @@ impl FlowService {
             continuation: record.continuation.clone(),
             state: record.state.clone(),
             csrf: binding.csrf.clone(),
-            able: self.catalog.able(&record.attributes),
+            able: self.able(record),
             expires_at: record.expires_at,
+            rp: record.api.as_ref().map(|a| a.rp.clone()),
         }
+    }
+
+    /// The means this flow may use: those that provide every tag, and for an API session only
+    /// those it allows.
+    fn able(&self, record: &FlowRecord) -> Vec<MeansId> {
+        let mut able = self.catalog.able(&record.attributes);
+        if let Some(api) = &record.api {
+            able.retain(|m| api.providers.contains(m));
+        }
+        able
     }
 
     /// First visit binds the flow to this browser; later visits must bring its cookie.
@@ -183,6 +222,9 @@ impl FlowService {
                 csrf: random_token(16),
             };
             record.binding = Some(binding.clone());
+            if let Some(api) = &mut record.api {
+                api.track("opened", now_millis(), None);
+            }
             if self
                 .store
                 .update_flow(id, version, &encode(&record), None)
@@ -243,10 +285,17 @@ impl FlowService {
             FlowState::Authenticating { .. } => return Err(FlowError::WrongState),
             FlowState::Created | FlowState::MeansChosen { .. } => {}
         }
-        if !self.catalog.able(&record.attributes).contains(&means) {
+        if !self.able(&record).contains(&means) {
             return Err(FlowError::MeansUnavailable);
         }
         record.state = FlowState::MeansChosen { means };
+        if let Some(api) = &mut record.api {
+            let step = format!(
+                "means_chosen:{}",
+                crate::config::relying_party::api_name(means)
+            );
+            api.track(&step, now_millis(), None);
+        }
         if self
             .store
             .update_flow(id, version, &encode(&record), None)
@@ -341,9 +390,11 @@ impl FlowService {
         Ok(self.load(id).await?.1.state)
     }
 
-    /// Whether the flow's result goes to an `attr_url` (so a means may finish it unattended).
+    /// Whether the flow's result goes server-side, to an `attr_url` or a relying party's
+    /// webhook and status (so a means may finish it unattended).
     pub async fn delivers_server_side(&self, id: &FlowId) -> Result<bool, FlowError> {
-        Ok(self.load(id).await?.1.attr_url.is_some())
+        let record = self.load(id).await?.1;
+        Ok(record.attr_url.is_some() || record.api.is_some())
     }
 
     /// Where the bound browser goes after a flow finished: the continuation, unchanged (only
@@ -357,6 +408,11 @@ impl FlowService {
         let (_, record) = self.load(id).await?;
         let binding = record.binding.as_ref().ok_or(FlowError::WrongBrowser)?;
         check_cookie(id, binding, cookie)?;
+        if let (FlowState::Delivered { .. }, Some(api)) = (&record.state, &record.api) {
+            let status = api.ended.as_ref().map_or(ApiStatus::Error, |e| e.status);
+            self.courier.first_attempt_settled(&id.to_string()).await;
+            return Ok(api.callback_for(id.as_str(), status));
+        }
         match (&record.state, &record.attr_url) {
             (FlowState::Delivered { .. }, Some(_)) => {
                 // The result first, then the browser, as for a flow finished by the browser.

@@ -21,6 +21,10 @@ pub struct FlowRecord {
     /// The certificate validation report of the means, kept for audit with the flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<serde_json::Value>,
+    /// Only for sessions of the relying-party API (absent, the record is an ID Contact flow's,
+    /// byte for byte as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<super::api_session::ApiSession>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]

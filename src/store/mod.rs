@@ -1,4 +1,5 @@
-//! Where flows, single-use values, authenticated sessions and the delivery outbox live.
+//! Where flows, single-use and readable values, authenticated sessions and the delivery outbox
+//! live.
 //!
 //! The store keeps flow records as opaque JSON text with a version number; every change is a
 //! compare-and-set on that version, so two instances (or two tabs) cannot both complete a flow.
@@ -71,6 +72,10 @@ pub struct OutboxEntry {
     pub due_at: Millis,
     /// After this time the token has expired: the entry is dropped.
     pub give_up_at: Millis,
+    /// For a relying party's webhook: its id (the body is a JSON event, signed per attempt
+    /// with its secret). Absent for a result token to an `attr_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
 }
 
 /// The token is a bearer of personal data: never print it.
@@ -125,6 +130,22 @@ pub trait FlowStore: Send + Sync + 'static {
 
     /// Takes and removes the value atomically; `None` if absent, expired or already taken.
     async fn take_single_use(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a readable value (an idempotency key, a session's subject) until `expires_at`,
+    /// unless a live value is there already: then nothing is written and that value is given.
+    async fn put_value_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        expires_at: Millis,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Stores or replaces a readable value until `expires_at`.
+    async fn put_value(&self, key: &str, value: &str, expires_at: Millis)
+        -> Result<(), StoreError>;
+
+    /// The value, if it is there and has not expired. Reading does not remove it.
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError>;
 
     /// Starts an authenticated session that stays alive until `idle_until`, never past
     /// `absolute_until`.

@@ -5,6 +5,7 @@
 //! - `P flows`: sorted set of live flow ids scored by expiry, for the cap on live flows.
 //! - `P once:{key}`: string, taken with GETDEL; expires at its deadline.
 //! - `P session:{id}`: hash `i` (idle deadline), `a` (absolute end); expires at `i`.
+//! - `P value:<key>`: a readable value (idempotency key, subject), expiring by itself.
 //! - `P outbox:entries`: hash id -> entry JSON (the body is sent byte for byte).
 //! - `P outbox:due`: sorted set id -> max(due_at, lease end): claimable when <= now.
 //! - `P outbox:give_up`: sorted set id -> give_up_at: entries past it are dropped.
@@ -220,6 +221,50 @@ impl FlowStore for RedisStore {
         let (slot, mut conn) = self.pool.conn();
         self.pool
             .bounded(slot, "take_single_use", conn.get_del(self.key("once", key)))
+            .await
+    }
+
+    async fn put_value_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        expires_at: Millis,
+    ) -> Result<Option<String>, StoreError> {
+        let (slot, mut conn) = self.pool.conn();
+        // One command (Redis 7): set only if absent, and give what was there.
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(self.key("value", key))
+            .arg(value)
+            .arg("NX")
+            .arg("GET")
+            .arg("PXAT")
+            .arg(deadline(expires_at));
+        self.pool
+            .bounded(slot, "put_value_if_absent", cmd.query_async(&mut conn))
+            .await
+    }
+
+    async fn put_value(
+        &self,
+        key: &str,
+        value: &str,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        let (slot, mut conn) = self.pool.conn();
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(self.key("value", key))
+            .arg(value)
+            .arg("PXAT")
+            .arg(deadline(expires_at));
+        self.pool
+            .bounded(slot, "put_value", cmd.exec_async(&mut conn))
+            .await
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let (slot, mut conn) = self.pool.conn();
+        self.pool
+            .bounded(slot, "get_value", conn.get(self.key("value", key)))
             .await
     }
 

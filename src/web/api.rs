@@ -141,6 +141,11 @@ pub fn check_body_size(len: usize) -> Result<(), ApiError> {
     ))
 }
 
+/// A JSON request body of the relying-party API: the same limit and errors as a start's.
+pub async fn read_body(body: Data<'_>) -> Result<Vec<u8>, ApiError> {
+    start_body(body).await
+}
+
 /// The JSON body of a start request, at most [`START_BODY_LIMIT`] bytes.
 async fn start_body(body: Data<'_>) -> Result<Vec<u8>, ApiError> {
     // One byte over the limit tells a body that is too long. (Read straight into the vector:

@@ -38,8 +38,13 @@ fn means_choice(b: &Browser<'_>, means: MeansId) -> serde_json::Value {
 
 /// What every flow page shows about the flow: who is asking.
 pub fn flow_data(b: &Browser<'_>, view: &FlowView) -> serde_json::Value {
-    json!({"id": view.id.as_str(), "csrf": view.csrf,
-        "service": b.pages.site().requester(&view.continuation)})
+    // Who is asking: a relying party of the session API by its display name, else the name
+    // configured for the continuation's allow-list entry or the deployment's default.
+    let service = b
+        .flows
+        .requester(view)
+        .or_else(|| b.pages.site().requester(&view.continuation));
+    json!({"id": view.id.as_str(), "csrf": view.csrf, "service": service})
 }
 
 pub enum Opened {

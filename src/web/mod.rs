@@ -9,6 +9,7 @@ pub mod headers;
 mod lang;
 mod lifecycle;
 pub mod pages;
+pub mod rp_api;
 pub mod server;
 pub mod site;
 pub mod smart_id;
@@ -72,6 +73,9 @@ pub fn routes() -> Vec<Route> {
         api::session_update,
         api::live,
         api::ready,
+        rp_api::create_session,
+        rp_api::get_session,
+        rp_api::delete_session,
         flow::head,
         flow::open,
         flow::choose,
@@ -98,7 +102,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// JSON errors for the core-facing endpoints (`/start_authentication`, `/session`).
+/// JSON errors for the core-facing endpoints (`/start_authentication`, `/session`) and the
+/// relying-party API (`/api`).
 #[rocket::catch(default)]
 fn json_error(status: Status, _req: &Request<'_>) -> (Status, Json<serde_json::Value>) {
     let code = match status.code {

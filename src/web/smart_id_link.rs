@@ -24,6 +24,8 @@ fn iso639_2(lang: Lang) -> &'static str {
         Lang::En => "eng",
         Lang::Nl => "nld",
         Lang::Fr => "fra",
+        // Not known to be among the languages of SK's page; English is the safe choice.
+        Lang::De => "eng",
     }
 }
 

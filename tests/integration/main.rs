@@ -20,6 +20,7 @@ mod multi_instance_tls;
 mod operator_logs;
 mod pages_browser;
 mod pki;
+mod rp_api;
 mod session_updates;
 mod smart_id;
 mod smart_id_flow;

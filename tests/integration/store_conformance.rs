@@ -49,6 +49,7 @@ conformance! {
     update_and_enqueue_are_one_step(10),
     flows_expire(10),
     single_use_values_are_taken_once(10),
+    readable_values_have_one_first_writer_and_expire(10),
     sessions_extend_end_and_do_not_revive(10),
     outbox_leases_and_reclaims(10),
     outbox_reschedules_and_removes(10),
@@ -67,6 +68,7 @@ pub fn entry(id: &str, due_at: Millis, give_up_at: Millis) -> OutboxEntry {
         attempts: 0,
         due_at,
         give_up_at,
+        webhook: None,
     }
 }
 
@@ -194,6 +196,62 @@ async fn single_use_values_are_taken_once(store: Store) {
         taken.extend(t.await.unwrap());
     }
     assert_eq!(taken, ["value"]);
+}
+
+/// Idempotency keys: of many concurrent first writers exactly one stores its value, the rest
+/// are given it; reads do not consume; values go at their deadline.
+async fn readable_values_have_one_first_writer_and_expire(store: Store) {
+    assert_eq!(store.get_value("never").await.unwrap(), None);
+    let until = now_millis() + 60_000;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mine = format!("writer {i}");
+                let earlier = store
+                    .put_value_if_absent("idem", &mine, until)
+                    .await
+                    .unwrap();
+                (mine, earlier)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut told = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (mine, None) => winners.push(mine),
+            (_, Some(earlier)) => told.push(earlier),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert!(told.iter().all(|v| *v == winners[0]));
+    for _ in 0..2 {
+        assert_eq!(
+            store.get_value("idem").await.unwrap().as_deref(),
+            Some(winners[0].as_str())
+        );
+    }
+    store
+        .put_value("subject", "é\"\n{}", now_millis() + 1_000)
+        .await
+        .unwrap();
+    store
+        .put_value("subject", "replaced", now_millis() + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_value("subject").await.unwrap().as_deref(),
+        Some("replaced")
+    );
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert_eq!(store.get_value("subject").await.unwrap(), None);
+    let again = store.put_value_if_absent("subject", "new", now_millis() + 1_000);
+    assert_eq!(
+        again.await.unwrap(),
+        None,
+        "an expired value does not block a new one"
+    );
 }
 
 async fn sessions_extend_end_and_do_not_revive(store: Store) {

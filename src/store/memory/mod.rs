@@ -38,6 +38,8 @@ pub struct MemoryStore {
     swept_all_at: AtomicU64,
     hasher: RandomState,
     single_use: Mutex<Expiring<String, String>>,
+    /// Readable values (idempotency keys, subjects of ended API sessions).
+    values: Mutex<Expiring<String, String>>,
     sessions: Mutex<Sessions>,
     /// entry and the end of its current lease (0: not leased)
     outbox: Mutex<HashMap<String, (OutboxEntry, Millis)>>,
@@ -59,6 +61,7 @@ impl MemoryStore {
             swept_all_at: AtomicU64::new(0),
             hasher: RandomState::new(),
             single_use: Mutex::default(),
+            values: Mutex::default(),
             sessions: Mutex::default(),
             outbox: Mutex::default(),
             watches: Mutex::default(),
@@ -179,6 +182,42 @@ impl FlowStore for MemoryStore {
             .map(|(v, _)| v))
     }
 
+    async fn put_value_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        expires_at: Millis,
+    ) -> Result<Option<String>, StoreError> {
+        let now = now_millis();
+        let mut values = lock(&self.values);
+        values.sweep(now);
+        let key = key.to_string();
+        if let Some((existing, _)) = values.get(&key, now) {
+            return Ok(Some(existing.clone()));
+        }
+        values.insert(key, value.to_string(), expires_at);
+        Ok(None)
+    }
+
+    async fn put_value(
+        &self,
+        key: &str,
+        value: &str,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        let mut values = lock(&self.values);
+        values.sweep(now_millis());
+        values.insert(key.to_string(), value.to_string(), expires_at);
+        Ok(())
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let values = lock(&self.values);
+        Ok(values
+            .get(&key.to_string(), now_millis())
+            .map(|(v, _)| v.clone()))
+    }
+
     async fn create_session(
         &self,
         id: &SessionId,
@@ -288,6 +327,7 @@ mod tests {
             attempts: 0,
             due_at,
             give_up_at: u64::MAX,
+            webhook: None,
         }
     }
 

@@ -13,6 +13,25 @@ pub struct Received {
     pub slot: String,
     pub content_type: Option<String>,
     pub body: String,
+    /// `Auth-Eid-Signature` (webhooks only).
+    pub signature: Option<String>,
+}
+
+/// The webhook signature header of a request, if any.
+struct Signature(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Signature {
+    type Error = std::convert::Infallible;
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        let value = req
+            .headers()
+            .get_one("Auth-Eid-Signature")
+            .map(str::to_string);
+        rocket::request::Outcome::Success(Signature(value))
+    }
 }
 
 #[derive(Default)]
@@ -39,6 +58,7 @@ impl Drop for Receiver {
 async fn receive(
     slot: &str,
     content_type: Option<&ContentType>,
+    signature: Signature,
     body: String,
     log: &State<Arc<Log>>,
 ) -> Status {
@@ -48,6 +68,7 @@ async fn receive(
         slot: slot.to_string(),
         content_type: ct,
         body,
+        signature: signature.0,
     });
     let failing = log
         .fail_first

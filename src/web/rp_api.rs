@@ -1,0 +1,158 @@
+//! The relying-party session API (docs/rp-api.md): create, read and cancel sessions with a
+//! bearer API key. Each handler authenticates, parses, calls one `FlowService` method and maps
+//! the result.
+
+use std::sync::Arc;
+
+use rocket::data::Data;
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::State;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::config::RelyingParty;
+use crate::flow::{FlowService, RpApiError};
+
+use super::api::{check_media_type, read_body, ApiError, RequestSpan};
+
+/// The relying party whose API key the request bears.
+pub struct RpCaller<'r>(pub &'r RelyingParty);
+
+/// No `Authorization: Bearer` header (`false`), or a key no relying party has (`true`).
+#[derive(Debug)]
+pub struct Unauthorized(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RpCaller<'r> {
+    type Error = Unauthorized;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let key = req
+            .headers()
+            .get_one("Authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim);
+        let flows = req.rocket().state::<Arc<FlowService>>();
+        match (key, flows) {
+            (Some(key), Some(flows)) => match flows.relying_parties().by_key(key) {
+                Some(rp) => Outcome::Success(RpCaller(rp)),
+                None => Outcome::Error((Status::Unauthorized, Unauthorized(true))),
+            },
+            _ => Outcome::Error((Status::Unauthorized, Unauthorized(false))),
+        }
+    }
+}
+
+/// An API error; a 401 carries the `WWW-Authenticate` challenge (RFC 6750: with
+/// `error="invalid_token"` only when a key was presented).
+#[derive(Debug)]
+pub struct RpError(ApiError, Option<&'static str>);
+
+impl From<Unauthorized> for RpError {
+    fn from(Unauthorized(presented): Unauthorized) -> Self {
+        let challenge = if presented {
+            "Bearer realm=\"auth-eid\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"auth-eid\""
+        };
+        let e = ApiError::new(
+            Status::Unauthorized,
+            "unauthorized",
+            "send the relying party's API key as `Authorization: Bearer <key>`",
+        );
+        RpError(e, Some(challenge))
+    }
+}
+
+impl From<ApiError> for RpError {
+    fn from(e: ApiError) -> Self {
+        RpError(e, None)
+    }
+}
+
+impl From<RpApiError> for RpError {
+    fn from(e: RpApiError) -> Self {
+        RpError::from(match e {
+            RpApiError::BadRequest(b) => ApiError::new(Status::BadRequest, b.code, b.message),
+            RpApiError::NotFound => ApiError::new(Status::NotFound, "not_found", "no such session"),
+            RpApiError::IdempotencyConflict => ApiError::new(
+                Status::UnprocessableEntity,
+                "idempotency_key_reused",
+                e.to_string(),
+            ),
+            RpApiError::Ended => ApiError::new(Status::Conflict, "session_ended", e.to_string()),
+            RpApiError::Flow(f) => ApiError::from(f),
+        })
+    }
+}
+
+impl<'r> Responder<'r, 'static> for RpError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.0.respond_to(req)?;
+        if let Some(challenge) = self.1 {
+            res.set_header(Header::new("WWW-Authenticate", challenge));
+        }
+        Ok(res)
+    }
+}
+
+/// The `Idempotency-Key` header, if any.
+pub struct IdempotencyKey(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for IdempotencyKey {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let key = req.headers().get_one("Idempotency-Key").map(str::to_string);
+        Outcome::Success(IdempotencyKey(key))
+    }
+}
+
+type Reply = Result<(Status, Json<Value>), RpError>;
+
+#[rocket::post("/api/v1/sessions", data = "<body>")]
+pub async fn create_session(
+    caller: Result<RpCaller<'_>, Unauthorized>,
+    idempotency: IdempotencyKey,
+    content_type: Option<&ContentType>,
+    body: Data<'_>,
+    flows: &State<Arc<FlowService>>,
+    span: RequestSpan,
+) -> Reply {
+    let rp = caller?.0;
+    let answer = async {
+        check_media_type(content_type)?;
+        let bytes = read_body(body).await?;
+        let created = flows
+            .create_api_session(rp, &bytes, idempotency.0.as_deref())
+            .await?;
+        Ok((Status::Created, Json(created)))
+    };
+    answer.instrument(span.0).await
+}
+
+#[rocket::get("/api/v1/sessions/<id>")]
+pub async fn get_session(
+    id: &str,
+    caller: Result<RpCaller<'_>, Unauthorized>,
+    flows: &State<Arc<FlowService>>,
+    span: RequestSpan,
+) -> Reply {
+    let rp = caller?.0;
+    let session = flows.api_session(rp, id).instrument(span.0).await?;
+    Ok((Status::Ok, Json(session)))
+}
+
+#[rocket::delete("/api/v1/sessions/<id>")]
+pub async fn delete_session(
+    id: &str,
+    caller: Result<RpCaller<'_>, Unauthorized>,
+    flows: &State<Arc<FlowService>>,
+    span: RequestSpan,
+) -> Reply {
+    let rp = caller?.0;
+    let session = flows.cancel_api_session(rp, id).instrument(span.0).await?;
+    Ok((Status::Ok, Json(session)))
+}
