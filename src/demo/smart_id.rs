@@ -36,7 +36,7 @@ fn start(dir: &Path) -> Result<Running, String> {
                 match sim::start(SimulatorOptions::new(listen, dir)).await {
                     Ok(s) => {
                         let running = Running {
-                            base_url: s.base_url(),
+                            base_url: s.base_url_v3(),
                             pin: s.tls_pin().to_string(),
                             files: s.pki().file(""),
                         };
