@@ -47,7 +47,8 @@ impl Walk<'_> {
     async fn check(&self, page: &str, heading: &str) {
         let what = format!("{page} ({}, {})", self.lang, self.viewport.name());
         assert_eq!(html_lang(self.c).await, self.lang, "{what}: lang");
-        let h1 = text_of(self.c, "h1").await;
+        // A click just before may still be navigating: wait for this page's heading.
+        let h1 = wait_text(self.c, "h1", heading).await;
         assert_eq!(h1, heading, "{what}: heading");
         let title = title(self.c).await;
         assert!(
@@ -148,7 +149,8 @@ async fn start_and_test_means(w: &Walk<'_>) {
     assert!(shared.contains(w.t.get("attr.date_of_birth")) && shared.contains("An Peeters"));
     // "Choose another way" goes back to the choice, the flow still open
     click(c, "form[action$='/choose'] button").await;
-    assert_eq!(text_of(c, "h1").await, heading);
+    // the click starts a navigation: wait for the next page rather than read the old one
+    assert_eq!(wait_text(c, "h1", &heading).await, heading);
 }
 
 async fn card(w: &Walk<'_>) {
@@ -272,7 +274,8 @@ async fn smart_id(w: &Walk<'_>) {
     // "Choose another way" from a failed Smart-ID attempt: the flow is still open
     click(c, "form[action$='/choose'] button").await;
     let heading = w.t.get("title_service").replace("{service}", SERVICE);
-    assert_eq!(text_of(c, "h1").await, heading);
+    // the click starts a navigation: wait for the next page rather than read the old one
+    assert_eq!(wait_text(c, "h1", &heading).await, heading);
     // and Smart-ID succeeds with the Belgian demo account
     click(c, "button[name=means][value=smart-id]").await;
     w.type_into("#code", "05040400032").await;
