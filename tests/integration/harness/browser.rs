@@ -1,5 +1,6 @@
 //! A real browser: Debian's headless Chromium driven through chromedriver (WebDriver).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -48,7 +49,10 @@ impl Browser {
 
     async fn start_on(viewport: Option<Viewport>) -> Browser {
         let port = free_port();
+        // Its own process group, so that killing the group also ends the Chromium it started
+        // (a Chromium whose chromedriver was killed lives on, reparented to init).
         let mut driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -103,24 +107,32 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let _ = driver.kill();
-        let _ = driver.wait();
+        end_group(&mut driver);
         panic!("could not start a Chromium session through chromedriver");
     }
 
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        end_group(&mut self.driver);
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        end_group(&mut self.driver);
     }
+}
+
+/// Kills chromedriver's process group (chromedriver and every Chromium process it started)
+/// and reaps chromedriver.
+fn end_group(driver: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", driver.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
 }
 
 /// Waits for the element and clicks it.
