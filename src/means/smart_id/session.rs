@@ -68,7 +68,8 @@ pub enum Interaction {
 }
 
 impl Interaction {
-    fn to_wire(&self) -> Result<wire::Interaction<'_>, SmartIdError> {
+    /// The JSON element, its display text's length checked (v2 and v3 send the same shape).
+    pub(super) fn to_wire(&self) -> Result<wire::Interaction<'_>, SmartIdError> {
         let (kind, text, long) = match self {
             Interaction::DisplayTextAndPin(t) => ("displayTextAndPIN", t, false),
             Interaction::VerificationCodeChoice(t) => ("verificationCodeChoice", t, false),

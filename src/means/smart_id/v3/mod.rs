@@ -133,31 +133,22 @@ impl Interactions {
         let mut items = Vec::with_capacity(list.len());
         let mut types: Vec<String> = Vec::with_capacity(list.len());
         for i in list {
-            let (kind, text, long) = match i {
-                Interaction::DisplayTextAndPin(t) => ("displayTextAndPIN", t, false),
-                Interaction::ConfirmationMessage(t) => ("confirmationMessage", t, true),
-                Interaction::ConfirmationMessageAndVerificationCodeChoice(t) if notification => {
-                    ("confirmationMessageAndVerificationCodeChoice", t, true)
-                }
-                _ => {
-                    return Err(SmartIdError::InvalidRequest(
-                        "interaction not in this v3 flow",
-                    ))
-                }
+            let in_this_flow = match i {
+                Interaction::DisplayTextAndPin(_) | Interaction::ConfirmationMessage(_) => true,
+                Interaction::ConfirmationMessageAndVerificationCodeChoice(_) => notification,
+                Interaction::VerificationCodeChoice(_) => false,
             };
-            let n = text.chars().count();
-            if n == 0 || n > if long { 200 } else { 60 } {
-                return Err(SmartIdError::InvalidRequest("display text length"));
+            if !in_this_flow {
+                return Err(SmartIdError::InvalidRequest(
+                    "interaction not in this v3 flow",
+                ));
             }
-            if types.iter().any(|t| t == kind) {
+            let item = i.to_wire()?;
+            if types.iter().any(|t| t == item.kind) {
                 return Err(SmartIdError::InvalidRequest("interaction type twice"));
             }
-            types.push(kind.to_string());
-            items.push(wire::Interaction {
-                kind,
-                display_text_60: (!long).then_some(text.as_str()),
-                display_text_200: long.then_some(text.as_str()),
-            });
+            types.push(item.kind.to_string());
+            items.push(item);
         }
         let json =
             serde_json::to_vec(&items).map_err(|_| SmartIdError::InvalidRequest("encoding"))?;

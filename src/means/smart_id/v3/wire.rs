@@ -37,16 +37,8 @@ pub(in crate::means::smart_id) struct HashAlgorithm<'a> {
     pub hash_algorithm: &'a str,
 }
 
-/// One element of the `interactions` array (before it is Base64-encoded).
-#[derive(Serialize)]
-pub(in crate::means::smart_id) struct Interaction<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    #[serde(rename = "displayText60", skip_serializing_if = "Option::is_none")]
-    pub display_text_60: Option<&'a str>,
-    #[serde(rename = "displayText200", skip_serializing_if = "Option::is_none")]
-    pub display_text_200: Option<&'a str>,
-}
+// One element of the `interactions` array is v2's `allowedInteractionsOrder` element
+// (`super::super::wire::Interaction`), Base64-encoded as a JSON array.
 
 /// `DeviceLinkResponse`.
 #[derive(Deserialize)]
