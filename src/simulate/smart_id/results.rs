@@ -49,47 +49,57 @@ pub fn complete(pki: &TestPki, o: &Outcome<'_>) -> Result<Value, PkiError> {
         o.hash.to_vec()
     };
     let mut sig = sign(&key, o.hash_type, &signed)?;
-    if o.fault == Some(Fault::TruncatedSignature) {
-        sig.pop();
-    }
-    let algorithm = if o.fault == Some(Fault::AlgorithmMismatch) {
-        match o.hash_type {
-            HashType::Sha256 => HashType::Sha512,
-            _ => HashType::Sha256,
-        }
-    } else {
-        o.hash_type
-    };
-    let level = match o.fault {
-        Some(Fault::AdvancedLevel) => CertificateLevel::Advanced,
-        _ => a.level,
-    };
-    let document = if o.fault == Some(Fault::EmptyDocumentNumber) {
-        String::new()
-    } else {
-        a.document_number.clone()
-    };
-    let cert_value = if o.fault == Some(Fault::BadBase64) {
-        "!!! not base64 ***".to_string()
-    } else {
-        B64.encode(cert.to_der()?)
-    };
-    v["result"]["documentNumber"] = json!(document);
+    let algorithm = bend(&mut v, o.fault, &mut sig, o.hash_type, a, &cert)?;
     v["signature"] = json!({
         "value": B64.encode(&sig),
         "algorithm": algorithm.signature_algorithm(),
         "unknownInSignature": true,
     });
-    if o.fault != Some(Fault::MissingCertificate) {
+    v["interactionFlowUsed"] = json!(o.interaction_used);
+    v["ignoredProperties"] = json!([]);
+    Ok(v)
+}
+
+/// What v2 and v3 answers bend alike: the signature cut short, the hash algorithm reported
+/// wrong (the one reported is returned), the level raised, the document number emptied, the
+/// certificate not Base64 or left out. Writes `result.documentNumber` and `cert` into `v`.
+pub(super) fn bend(
+    v: &mut Value,
+    fault: Option<Fault>,
+    sig: &mut Vec<u8>,
+    hash: HashType,
+    a: &Account,
+    cert: &openssl::x509::X509,
+) -> Result<HashType, PkiError> {
+    if fault == Some(Fault::TruncatedSignature) {
+        sig.pop();
+    }
+    let reported = match (fault, hash) {
+        (Some(Fault::AlgorithmMismatch), HashType::Sha256) => HashType::Sha512,
+        (Some(Fault::AlgorithmMismatch), _) => HashType::Sha256,
+        _ => hash,
+    };
+    let level = match fault {
+        Some(Fault::AdvancedLevel) => CertificateLevel::Advanced,
+        _ => a.level,
+    };
+    let document = match fault {
+        Some(Fault::EmptyDocumentNumber) => String::new(),
+        _ => a.document_number.clone(),
+    };
+    v["result"]["documentNumber"] = json!(document);
+    if fault != Some(Fault::MissingCertificate) {
+        let value = match fault {
+            Some(Fault::BadBase64) => "!!! not base64 ***".to_string(),
+            _ => B64.encode(cert.to_der()?),
+        };
         v["cert"] = json!({
-            "value": cert_value,
+            "value": value,
             "certificateLevel": level.as_str(),
             "unknownInCert": "x",
         });
     }
-    v["interactionFlowUsed"] = json!(o.interaction_used);
-    v["ignoredProperties"] = json!([]);
-    Ok(v)
+    Ok(reported)
 }
 
 /// The leaf certificate and key of a session of `a`, bent by a result fault where it says so

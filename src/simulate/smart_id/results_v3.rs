@@ -13,10 +13,10 @@ use serde_json::{json, Value};
 use super::accounts::Account;
 use super::faults::Fault;
 use super::pki::{PkiError, TestPki};
-use super::results::leaf;
+use super::results::{bend, leaf};
 use super::validate_v3::V3Start;
 use crate::means::smart_id::verify::acsp::{payload, PayloadParts};
-use crate::means::smart_id::{CertificateLevel, FlowType, HashType};
+use crate::means::smart_id::{FlowType, HashType};
 
 pub struct V3Outcome<'a> {
     pub account: &'a Account,
@@ -98,33 +98,8 @@ pub fn complete(pki: &TestPki, o: &V3Outcome<'_>) -> Result<Value, PkiError> {
         signed[0] ^= 0x01;
     }
     let mut sig = sign_pss(&key, o.start.hash, &signed)?;
-    if o.fault == Some(Fault::TruncatedSignature) {
-        sig.pop();
-    }
-    let reported_hash = if o.fault == Some(Fault::AlgorithmMismatch) {
-        match o.start.hash {
-            HashType::Sha256 => HashType::Sha512,
-            _ => HashType::Sha256,
-        }
-    } else {
-        o.start.hash
-    };
-    let level = match o.fault {
-        Some(Fault::AdvancedLevel) => CertificateLevel::Advanced,
-        _ => a.level,
-    };
-    let document = if o.fault == Some(Fault::EmptyDocumentNumber) {
-        String::new()
-    } else {
-        a.document_number.clone()
-    };
-    let cert_value = if o.fault == Some(Fault::BadBase64) {
-        "!!! not base64 ***".to_string()
-    } else {
-        B64.encode(cert.to_der()?)
-    };
+    let reported_hash = bend(&mut v, o.fault, &mut sig, o.start.hash, a, &cert)?;
     let h = reported_hash.v3_name();
-    v["result"]["documentNumber"] = json!(document);
     v["signatureProtocol"] = json!("ACSP_V2");
     v["signature"] = json!({
         "value": B64.encode(&sig),
@@ -140,13 +115,6 @@ pub fn complete(pki: &TestPki, o: &V3Outcome<'_>) -> Result<Value, PkiError> {
         },
         "unknownInSignature": true,
     });
-    if o.fault != Some(Fault::MissingCertificate) {
-        v["cert"] = json!({
-            "value": cert_value,
-            "certificateLevel": level.as_str(),
-            "unknownInCert": "x",
-        });
-    }
     v["interactionTypeUsed"] = json!(used);
     v["ignoredProperties"] = json!([]);
     Ok(v)

@@ -28,20 +28,8 @@ pub struct StartRequest {
 pub fn start_request(body: &[u8]) -> Result<StartRequest, u16> {
     let v: Value = serde_json::from_slice(body).map_err(|_| 400u16)?;
     let s = |k: &str| v.get(k).and_then(Value::as_str);
-    let uuid = s("relyingPartyUUID").ok_or(400u16)?;
-    let name = s("relyingPartyName").ok_or(400u16)?;
-    let (registered, may_advanced) = match uuid {
-        DEMO_RP_UUID => (DEMO_RP_NAME, false),
-        ADVANCED_RP_UUID => (ADVANCED_RP_NAME, true),
-        _ => return Err(401),
-    };
-    if name.len() > 32 || !name.eq_ignore_ascii_case(registered) {
-        return Err(400);
-    }
-    let level = match v.get("certificateLevel") {
-        None | Some(Value::Null) => CertificateLevel::Qualified,
-        Some(l) => l.as_str().and_then(CertificateLevel::parse).ok_or(400u16)?,
-    };
+    let caller = caller(&v, 401)?;
+    let (level, may_advanced) = (caller.level, caller.may_advanced);
     let hash_type = s("hashType").and_then(HashType::parse).ok_or(400u16)?;
     let hash = s("hash")
         .and_then(|h| B64.decode(h).ok())
@@ -90,6 +78,39 @@ pub fn start_request(body: &[u8]) -> Result<StartRequest, u16> {
         hash,
         hash_type,
         interactions,
+    })
+}
+
+/// Who calls and at which level, as v2 and v3 both check them first.
+pub(super) struct Caller<'a> {
+    /// `relyingPartyName` as sent (matched without regard to case).
+    pub name: &'a str,
+    pub may_advanced: bool,
+    pub level: CertificateLevel,
+}
+
+/// The relying party and level of a start body; `unknown` is the status for an unknown
+/// relying party (v2: 401, v3.2: 403).
+pub(super) fn caller(v: &Value, unknown: u16) -> Result<Caller<'_>, u16> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str);
+    let uuid = s("relyingPartyUUID").ok_or(400u16)?;
+    let name = s("relyingPartyName").ok_or(400u16)?;
+    let (registered, may_advanced) = match uuid {
+        DEMO_RP_UUID => (DEMO_RP_NAME, false),
+        ADVANCED_RP_UUID => (ADVANCED_RP_NAME, true),
+        _ => return Err(unknown),
+    };
+    if name.len() > 32 || !name.eq_ignore_ascii_case(registered) {
+        return Err(400);
+    }
+    let level = match v.get("certificateLevel") {
+        None | Some(Value::Null) => CertificateLevel::Qualified,
+        Some(l) => l.as_str().and_then(CertificateLevel::parse).ok_or(400u16)?,
+    };
+    Ok(Caller {
+        name,
+        may_advanced,
+        level,
     })
 }
 

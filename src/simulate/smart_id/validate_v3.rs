@@ -7,7 +7,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::Value;
 
-use super::validate::{ADVANCED_RP_NAME, ADVANCED_RP_UUID, DEMO_RP_NAME, DEMO_RP_UUID};
 use crate::means::smart_id::{CertificateLevel, HashType};
 
 /// A v3 authentication start that passed validation; strings exactly as received.
@@ -28,21 +27,9 @@ pub struct V3Start {
 pub fn start_request(body: &[u8], device_link: bool) -> Result<V3Start, u16> {
     let v: Value = serde_json::from_slice(body).map_err(|_| 400u16)?;
     let s = |k: &str| v.get(k).and_then(Value::as_str);
-    let uuid = s("relyingPartyUUID").ok_or(400u16)?;
-    let name = s("relyingPartyName").ok_or(400u16)?;
-    let (registered, may_advanced) = match uuid {
-        DEMO_RP_UUID => (DEMO_RP_NAME, false),
-        ADVANCED_RP_UUID => (ADVANCED_RP_NAME, true),
-        // v3.2: an unknown relying party is 403 (v2 said 401).
-        _ => return Err(403),
-    };
-    if name.len() > 32 || !name.eq_ignore_ascii_case(registered) {
-        return Err(400);
-    }
-    let level = match v.get("certificateLevel") {
-        None | Some(Value::Null) => CertificateLevel::Qualified,
-        Some(l) => l.as_str().and_then(CertificateLevel::parse).ok_or(400u16)?,
-    };
+    // v3.2: an unknown relying party is 403 (v2 said 401).
+    let caller = super::validate::caller(&v, 403)?;
+    let (name, level, may_advanced) = (caller.name, caller.level, caller.may_advanced);
     if s("signatureProtocol") != Some("ACSP_V2") || v.get("nonce").is_some() {
         return Err(400);
     }
@@ -129,6 +116,7 @@ fn interaction_types(b64: &str, notification: bool) -> Result<Vec<String>, u16> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulate::smart_id::validate::DEMO_RP_UUID;
     use serde_json::json;
 
     fn body(device_link: bool, patch: impl FnOnce(&mut Value)) -> Vec<u8> {
