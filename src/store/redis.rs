@@ -42,6 +42,17 @@ fn deadline(t: Millis) -> String {
     t.clamp(1, MAX_MS).to_string()
 }
 
+/// `SET key value [flags] PXAT deadline`: every plain value the store keeps expires.
+fn set_until(key: String, value: &str, flags: &[&str], expires_at: Millis) -> ::redis::Cmd {
+    let mut cmd = ::redis::cmd("SET");
+    cmd.arg(key)
+        .arg(value)
+        .arg(flags)
+        .arg("PXAT")
+        .arg(deadline(expires_at));
+    cmd
+}
+
 /// For sorted-set scores.
 fn score(t: Millis) -> String {
     t.min(MAX_MS).to_string()
@@ -207,11 +218,7 @@ impl FlowStore for RedisStore {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         let (slot, mut conn) = self.pool.conn();
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(self.key("once", key))
-            .arg(value)
-            .arg("PXAT")
-            .arg(deadline(expires_at));
+        let cmd = set_until(self.key("once", key), value, &[], expires_at);
         self.pool
             .bounded(slot, "put_single_use", cmd.exec_async(&mut conn))
             .await
@@ -232,13 +239,7 @@ impl FlowStore for RedisStore {
     ) -> Result<Option<String>, StoreError> {
         let (slot, mut conn) = self.pool.conn();
         // One command (Redis 7): set only if absent, and give what was there.
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(self.key("value", key))
-            .arg(value)
-            .arg("NX")
-            .arg("GET")
-            .arg("PXAT")
-            .arg(deadline(expires_at));
+        let cmd = set_until(self.key("value", key), value, &["NX", "GET"], expires_at);
         self.pool
             .bounded(slot, "put_value_if_absent", cmd.query_async(&mut conn))
             .await
@@ -251,11 +252,7 @@ impl FlowStore for RedisStore {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         let (slot, mut conn) = self.pool.conn();
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(self.key("value", key))
-            .arg(value)
-            .arg("PXAT")
-            .arg(deadline(expires_at));
+        let cmd = set_until(self.key("value", key), value, &[], expires_at);
         self.pool
             .bounded(slot, "put_value", cmd.exec_async(&mut conn))
             .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::response::{self, content::RawHtml, Responder};
+use rocket::response::{self, content::RawHtml, Redirect, Responder};
 use serde_json::json;
 
 use crate::flow::{BrowserProof, FlowError, FlowService};
@@ -85,6 +85,11 @@ impl Browser<'_> {
                     + rocket::time::Duration::seconds(self.web.flow_ttl_secs),
             );
         self.jar.add_private(cookie);
+    }
+
+    /// A redirect to this flow's page `rest` (`""` for the start page, `"/smart-id"`, ...).
+    pub fn to_flow(&self, id: &FlowId, rest: &str) -> Redirect {
+        Redirect::to(format!("{}/flow/{}{}", self.pages.base(), id, rest))
     }
 
     pub fn render(&self, template: &str, data: &serde_json::Value) -> Result<Html, PageError> {

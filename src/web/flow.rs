@@ -22,7 +22,7 @@ fn keep_flow(id: &FlowId, csrf: Option<&str>) -> impl FnOnce(FlowError) -> PageE
 }
 
 fn means_path(b: &Browser<'_>, id: &FlowId, means: MeansId) -> Redirect {
-    Redirect::to(format!("{}/flow/{}/{}", b.pages.base(), id, means.path()))
+    b.to_flow(id, &format!("/{}", means.path()))
 }
 
 /// A means as the choice shows it: icon, name, what the citizen needs, and whether this
@@ -139,7 +139,7 @@ pub async fn choose_again(
         .instrument(b.span.clone())
         .await
         .map_err(keep_flow(&id, proof.csrf))?;
-    Ok(Redirect::to(format!("{}/flow/{}", b.pages.base(), id)))
+    Ok(b.to_flow(&id, ""))
 }
 
 #[rocket::post("/flow/<id>/cancel", data = "<form>")]

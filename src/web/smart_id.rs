@@ -23,10 +23,6 @@ pub struct SidForm {
     pub code: Option<String>,
 }
 
-fn to(b: &Browser<'_>, id: &FlowId, rest: &str) -> Redirect {
-    Redirect::to(format!("{}/flow/{}{}", b.pages.base(), id, rest))
-}
-
 fn form_page(
     b: &Browser<'_>,
     sid: &SmartIdFlow,
@@ -71,12 +67,12 @@ fn stage_page(
 ) -> Result<Opened, PageError> {
     match stage {
         Stage::Form { csrf } if form_here => form_page(b, sid, id, &csrf, None).map(Opened::Page),
-        Stage::Form { .. } => Ok(Opened::Continue(Box::new(to(b, id, "/smart-id")))),
+        Stage::Form { .. } => Ok(Opened::Continue(Box::new(b.to_flow(id, "/smart-id")))),
         Stage::Waiting(_) if form_here => {
-            Ok(Opened::Continue(Box::new(to(b, id, "/smart-id/wait"))))
+            Ok(Opened::Continue(Box::new(b.to_flow(id, "/smart-id/wait"))))
         }
         Stage::Waiting(w) => wait_page(b, id, &w).map(Opened::Page),
-        Stage::Elsewhere => Ok(Opened::Continue(Box::new(to(b, id, "")))),
+        Stage::Elsewhere => Ok(Opened::Continue(Box::new(b.to_flow(id, "")))),
     }
 }
 
@@ -113,7 +109,7 @@ pub async fn submit(
         .instrument(b.span.clone())
         .await;
     match done {
-        Ok(()) => Ok(Ok(to(&b, &id, "/smart-id/wait"))),
+        Ok(()) => Ok(Ok(b.to_flow(&id, "/smart-id/wait"))),
         Err(SubmitError::BadInput { csrf }) => {
             let Html(_, body) = form_page(&b, sid.0, &id, &csrf, Some((country, code)))?;
             Ok(Err(Html(Status::BadRequest, body)))
@@ -182,7 +178,7 @@ pub async fn finish(
         .await?;
     Ok(match finished {
         Finished::Redirect(location) => Redirect::to(location),
-        Finished::Wait => to(&b, &id, "/smart-id/wait"),
+        Finished::Wait => b.to_flow(&id, "/smart-id/wait"),
     })
 }
 
@@ -200,5 +196,5 @@ pub async fn retry(
         .retry(b.flows, &id, &proof)
         .instrument(b.span.clone())
         .await?;
-    Ok(to(&b, &id, "/smart-id"))
+    Ok(b.to_flow(&id, "/smart-id"))
 }

@@ -9,14 +9,9 @@ use tracing::Instrument;
 
 use crate::flow::LinkKind;
 use crate::flow::SmartIdFlow;
-use crate::ids::FlowId;
 
 use super::browser::{flow_id, Browser, Enabled, PageError, SameOrigin, StepForm};
 use super::pages::Lang;
-
-fn to(b: &Browser<'_>, id: &FlowId, rest: &str) -> Redirect {
-    Redirect::to(format!("{}/flow/{}{}", b.pages.base(), id, rest))
-}
 
 /// ISO 639-2 for SK's fallback page.
 fn iso639_2(lang: Lang) -> &'static str {
@@ -54,7 +49,7 @@ pub async fn start(
         .start_device_link(b.flows, &id, &proof)
         .instrument(b.span.clone())
         .await?;
-    Ok(to(&b, &id, "/smart-id/wait"))
+    Ok(b.to_flow(&id, "/smart-id/wait"))
 }
 
 /// The current QR code; 204 while SK has not answered the start yet.
@@ -97,7 +92,7 @@ pub async fn app(
         .await?;
     Ok(match link {
         Some(link) => Redirect::to(link),
-        None => to(&b, &id, "/smart-id/wait"),
+        None => b.to_flow(&id, "/smart-id/wait"),
     })
 }
 
@@ -124,7 +119,7 @@ pub async fn callback(
         )
         .instrument(b.span.clone())
         .await?;
-    Ok(to(&b, &id, "/smart-id/wait"))
+    Ok(b.to_flow(&id, "/smart-id/wait"))
 }
 
 #[cfg(test)]
