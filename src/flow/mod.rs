@@ -169,6 +169,18 @@ impl FlowService {
         Ok(format!("{}/flow/{}", self.public_url.base(), id))
     }
 
+    /// Writes `record` over `version` (compare-and-set); false when the flow changed since.
+    async fn replace(
+        &self,
+        id: &FlowId,
+        version: u64,
+        record: &FlowRecord,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .update_flow(id, version, &encode(record), None)
+            .await
+    }
+
     async fn load(&self, id: &FlowId) -> Result<(u64, FlowRecord), FlowError> {
         let Versioned { version, data } =
             self.store.load_flow(id).await?.ok_or(FlowError::NotFound)?;
@@ -225,11 +237,7 @@ impl FlowService {
             if let Some(api) = &mut record.api {
                 api.track("opened", now_millis(), None);
             }
-            if self
-                .store
-                .update_flow(id, version, &encode(&record), None)
-                .await?
-            {
+            if self.replace(id, version, &record).await? {
                 let view = self.view(id, &record, &binding);
                 return Ok(Opened {
                     view,
@@ -296,11 +304,7 @@ impl FlowService {
             );
             api.track(&step, now_millis(), None);
         }
-        if self
-            .store
-            .update_flow(id, version, &encode(&record), None)
-            .await?
-        {
+        if self.replace(id, version, &record).await? {
             Ok(())
         } else {
             Err(FlowError::WrongState)
@@ -324,11 +328,7 @@ impl FlowService {
             FlowState::MeansChosen { .. } | FlowState::Authenticating { .. } => {}
         }
         record.state = FlowState::Created;
-        if self
-            .store
-            .update_flow(id, version, &encode(&record), None)
-            .await?
-        {
+        if self.replace(id, version, &record).await? {
             Ok(())
         } else {
             Err(FlowError::WrongState)
@@ -360,11 +360,7 @@ impl FlowService {
             // Computed from the version being replaced, so a concurrent change is never lost.
             let progress = next(current)?;
             record.state = FlowState::Authenticating { means, progress };
-            if self
-                .store
-                .update_flow(id, version, &encode(&record), None)
-                .await?
-            {
+            if self.replace(id, version, &record).await? {
                 return Ok(());
             }
         }
