@@ -3,26 +3,16 @@
 //! The timestamp is the time of each attempt, so a receiver can refuse old (replayed) ones;
 //! the body is the same bytes on every attempt.
 
-use openssl::hash::MessageDigest;
 use openssl::memcmp;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
+
+use crate::mac::hmac_sha256;
 
 pub const SIGNATURE_HEADER: &str = "Auth-Eid-Signature";
 
 /// `v1` of the header: lowercase hex HMAC-SHA256 of `timestamp.body`.
 pub fn sign(secret: &[u8], timestamp: u64, body: &str) -> String {
-    let mac = PKey::hmac(secret)
-        .and_then(|key| {
-            let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
-            signer.update(timestamp.to_string().as_bytes())?;
-            signer.update(b".")?;
-            signer.update(body.as_bytes())?;
-            signer.sign_to_vec()
-        })
-        // HMAC over memory only fails if OpenSSL cannot allocate; an empty MAC then fails
-        // every verification instead of passing one.
-        .unwrap_or_default();
+    let stamp = timestamp.to_string();
+    let mac = hmac_sha256(secret, &[stamp.as_bytes(), b".", body.as_bytes()]);
     mac.iter().map(|b| format!("{b:02x}")).collect()
 }
 

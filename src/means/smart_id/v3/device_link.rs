@@ -17,12 +17,10 @@ use std::fmt;
 
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
 use serde::{Deserialize, Serialize};
 
 use super::ACSP_V2;
+use crate::mac::hmac_sha256;
 use crate::means::smart_id::errors::SmartIdError;
 use crate::means::smart_id::session::PendingAuthentication;
 
@@ -114,21 +112,10 @@ pub fn build_link(parts: &LinkParts<'_>, secret: &SessionSecret, kind: LinkKind)
         &link,
     ]
     .join("|");
-    let code = hmac_sha256(&secret.key(), payload.as_bytes());
+    let code = hmac_sha256(&secret.key(), &[payload.as_bytes()]);
     link.push_str("&authCode=");
     link.push_str(&B64URL.encode(code));
     link
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC with any key length cannot fail in OpenSSL; an empty answer fails the app's check.
-    (|| {
-        let key = PKey::hmac(key)?;
-        let mut s = Signer::new(MessageDigest::sha256(), &key)?;
-        s.update(data)?;
-        s.sign_to_vec()
-    })()
-    .unwrap_or_default()
 }
 
 /// `BASE64URL(SHA-256(utf8(userChallengeVerifier)))`: must equal the signature's
