@@ -82,6 +82,11 @@ impl From<RpApiError> for RpError {
                 "idempotency_key_reused",
                 e.to_string(),
             ),
+            RpApiError::IdempotencyInProgress => ApiError::new(
+                Status::Conflict,
+                "idempotency_key_in_progress",
+                e.to_string(),
+            ),
             RpApiError::Ended => ApiError::new(Status::Conflict, "session_ended", e.to_string()),
             RpApiError::Flow(f) => ApiError::from(f),
         })
