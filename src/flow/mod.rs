@@ -6,6 +6,7 @@ pub mod card;
 mod finish;
 mod record;
 mod rp_api;
+mod rp_expiry;
 pub mod rp_request;
 mod session;
 mod smart_id;
@@ -225,9 +226,10 @@ impl FlowService {
             if let Some(api) = &mut record.api {
                 api.track("opened", now_millis(), None);
             }
+            let expiry = self.expiry_event(id, &record);
             if self
                 .store
-                .update_flow(id, version, &encode(&record), None)
+                .update_flow(id, version, &encode(&record), expiry.as_ref())
                 .await?
             {
                 let view = self.view(id, &record, &binding);
@@ -296,9 +298,10 @@ impl FlowService {
             );
             api.track(&step, now_millis(), None);
         }
+        let expiry = self.expiry_event(id, &record);
         if self
             .store
-            .update_flow(id, version, &encode(&record), None)
+            .update_flow(id, version, &encode(&record), expiry.as_ref())
             .await?
         {
             Ok(())

@@ -107,8 +107,7 @@ impl FlowService {
             api: Some(api),
         };
         // The store keeps it past its lifetime, so its status stays readable.
-        let data = encode(&record);
-        if let Err(e) = self.store.create_flow(&id, &data, keep_until).await {
+        if let Err(e) = self.store_new_session(&id, &record, keep_until).await {
             if let Some(store_key) = &claim {
                 // Released, so a retry with this key creates the session instead of being
                 // pointed at one that never existed.
@@ -116,11 +115,28 @@ impl FlowService {
                     tracing::warn!(error = %release, "idempotency key not released");
                 }
             }
-            return Err(FlowError::from(e).into());
+            return Err(e.into());
         }
         tracing::info!(flow = ?id, rp = rp.id.as_str(), tags = record.attributes.len(), "api session created");
         let api = record.api.as_ref().ok_or(RpApiError::NotFound)?;
         Ok(self.created_body(&id, &record, api))
+    }
+
+    /// Stores a new session and, if its relying party has a webhook, the event its expiry
+    /// would send (rp_expiry.rs).
+    async fn store_new_session(
+        &self,
+        id: &FlowId,
+        record: &FlowRecord,
+        keep_until: u64,
+    ) -> Result<(), FlowError> {
+        let data = encode(record);
+        self.store.create_flow(id, &data, keep_until).await?;
+        if let Some(expiry) = self.expiry_event(id, record) {
+            // Version 1 is ours: nobody else knows the id yet.
+            self.store.update_flow(id, 1, &data, Some(&expiry)).await?;
+        }
+        Ok(())
     }
 
     /// Claims `key` for the session `id` about to be created, or gives the 201 body of the

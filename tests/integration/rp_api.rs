@@ -2,6 +2,7 @@
 //! status, redirect to the callbacks, signed webhook through the outbox; errors; both stores.
 
 mod errors;
+mod expiry;
 mod webhooks;
 
 use std::time::Duration;
@@ -67,6 +68,22 @@ pub async fn app(store: StoreKind, hook_port: Option<u16>, subject: bool) -> Tes
     .await
 }
 
+/// Two instances on `redis`, both with the portal's webhook to `hook_port`.
+pub async fn redis_pair(
+    redis: &crate::support::redis::RedisServer,
+    hook_port: u16,
+) -> (TestApp, TestApp) {
+    let instance = || {
+        TestApp::spawn(Options {
+            store: StoreKind::Redis,
+            redis_url: Some(redis.url()),
+            extra_toml: rp_toml(Some(hook_port), false, 600),
+            ..Options::default()
+        })
+    };
+    (instance().await, instance().await)
+}
+
 pub fn create_body() -> Value {
     json!({
         "allowedProviders": ["test"],
@@ -112,7 +129,7 @@ pub async fn status(app: &TestApp, id: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn steps(session: &Value) -> Vec<String> {
+pub fn steps(session: &Value) -> Vec<String> {
     session["tracker"]
         .as_array()
         .unwrap()
