@@ -123,6 +123,22 @@ impl Courier {
         }
     }
 
+    /// A webhook event that waits until `due_at` (a session's expiry): first tried then by
+    /// whichever instance's worker claims it, retried for the usual window after that.
+    pub fn scheduled_webhook_entry(
+        &self,
+        id: String,
+        relying_party: &str,
+        url: String,
+        body: String,
+        due_at: Millis,
+    ) -> OutboxEntry {
+        OutboxEntry {
+            due_at,
+            ..self.webhook_entry(id, relying_party, url, body, due_at)
+        }
+    }
+
     /// The entry was just written to the outbox: tries it now, waiting at most
     /// `first_attempt_wait`. An attempt still running then goes on in the background and
     /// settles the entry itself; a failure leaves it to the worker's retries.

@@ -6,6 +6,7 @@ pub mod card;
 mod finish;
 mod record;
 mod rp_api;
+mod rp_expiry;
 pub mod rp_request;
 mod session;
 mod smart_id;
@@ -169,15 +170,18 @@ impl FlowService {
         Ok(format!("{}/flow/{}", self.public_url.base(), id))
     }
 
-    /// Writes `record` over `version` (compare-and-set); false when the flow changed since.
+    /// Writes `record` over `version` (compare-and-set), with the session's expiry event when it
+    /// is an API session; false when the flow changed since.
     async fn replace(
         &self,
         id: &FlowId,
         version: u64,
         record: &FlowRecord,
     ) -> Result<bool, StoreError> {
+        // An unended API session's expiry event is staged with every write (src/flow/rp_expiry.rs).
+        let expiry = self.expiry_event(id, record);
         self.store
-            .update_flow(id, version, &encode(record), None)
+            .update_flow(id, version, &encode(record), expiry.as_ref())
             .await
     }
 

@@ -25,12 +25,23 @@ pub enum RpApiError {
     /// The `Idempotency-Key` was used before with another body (422).
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyConflict,
+    /// Another request with this `Idempotency-Key` is still creating its session (409).
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyInProgress,
     /// DELETE of a session that has ended (409).
     #[error("the session has ended")]
     Ended,
     /// Ours: the store, say (503/500).
     #[error(transparent)]
     Flow(#[from] FlowError),
+}
+
+/// The outcome of claiming an `Idempotency-Key`.
+enum Claim {
+    /// Claimed for the new session under this store key.
+    Mine(String),
+    /// An earlier request with the same key and body: its 201 body.
+    Earlier(Value),
 }
 
 /// Who ended a session without evidence.
@@ -62,35 +73,16 @@ impl FlowService {
         let now = now_millis();
         let expires_at = now + req.lifetime.as_millis() as u64;
         let keep_until = expires_at + self.api.status_retention.as_millis() as u64;
-        if let Some(key) = idempotency_key {
-            let ok = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-            if !ok {
-                return Err(BadRequest {
-                    code: "invalid_request",
-                    field: "Idempotency-Key",
-                    message: "the Idempotency-Key header must be 1 to 255 visible ASCII characters"
-                        .into(),
-                }
-                .into());
-            }
-            let fingerprint = hex(&openssl::sha::sha256(body));
-            let store_key = format!("rp-idem:{}:{key}", rp.id.as_str());
-            let mine = format!("{id} {fingerprint}");
-            let earlier = self
-                .store
-                .put_value_if_absent(&store_key, &mine, keep_until)
-                .await
-                .map_err(FlowError::from)?;
-            if let Some(earlier) = earlier {
-                let (earlier_id, earlier_print) = earlier.split_once(' ').unwrap_or(("", ""));
-                if earlier_print != fingerprint {
-                    return Err(RpApiError::IdempotencyConflict);
-                }
-                let earlier_id = FlowId::parse(earlier_id).ok_or(RpApiError::NotFound)?;
-                let (_, record, api) = self.load_api(rp, &earlier_id).await?;
-                return Ok(self.created_body(&earlier_id, &record, &api));
-            }
-        }
+        let claim = match idempotency_key {
+            Some(key) => match self
+                .claim_idempotency(rp, key, body, &id, keep_until)
+                .await?
+            {
+                Claim::Mine(store_key) => Some(store_key),
+                Claim::Earlier(earlier) => return Ok(earlier),
+            },
+            None => None,
+        };
         let mut api = ApiSession {
             rp: rp.id.as_str().to_string(),
             providers: req.providers,
@@ -115,13 +107,85 @@ impl FlowService {
             api: Some(api),
         };
         // The store keeps it past its lifetime, so its status stays readable.
-        self.store
-            .create_flow(&id, &encode(&record), keep_until)
-            .await
-            .map_err(FlowError::from)?;
+        if let Err(e) = self.store_new_session(&id, &record, keep_until).await {
+            if let Some(store_key) = &claim {
+                // Released, so a retry with this key creates the session instead of being
+                // pointed at one that never existed.
+                if let Err(release) = self.store.remove_value(store_key).await {
+                    tracing::warn!(error = %release, "idempotency key not released");
+                }
+            }
+            return Err(e.into());
+        }
         tracing::info!(flow = ?id, rp = rp.id.as_str(), tags = record.attributes.len(), "api session created");
         let api = record.api.as_ref().ok_or(RpApiError::NotFound)?;
         Ok(self.created_body(&id, &record, api))
+    }
+
+    /// Stores a new session and, if its relying party has a webhook, the event its expiry
+    /// would send (rp_expiry.rs).
+    async fn store_new_session(
+        &self,
+        id: &FlowId,
+        record: &FlowRecord,
+        keep_until: u64,
+    ) -> Result<(), FlowError> {
+        let data = encode(record);
+        self.store.create_flow(id, &data, keep_until).await?;
+        if let Some(expiry) = self.expiry_event(id, record) {
+            // Version 1 is ours: nobody else knows the id yet.
+            self.store.update_flow(id, 1, &data, Some(&expiry)).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims `key` for the session `id` about to be created, or gives the 201 body of the
+    /// session an earlier request with the same key and body created.
+    async fn claim_idempotency(
+        &self,
+        rp: &RelyingParty,
+        key: &str,
+        body: &[u8],
+        id: &FlowId,
+        until: u64,
+    ) -> Result<Claim, RpApiError> {
+        let ok = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return Err(BadRequest {
+                code: "invalid_request",
+                field: "Idempotency-Key",
+                message: "the Idempotency-Key header must be 1 to 255 visible ASCII characters"
+                    .into(),
+            }
+            .into());
+        }
+        let fingerprint = hex(&openssl::sha::sha256(body));
+        let store_key = format!("rp-idem:{}:{key}", rp.id.as_str());
+        let mine = format!("{id} {fingerprint}");
+        let earlier = self
+            .store
+            .put_value_if_absent(&store_key, &mine, until)
+            .await
+            .map_err(FlowError::from)?;
+        let Some(earlier) = earlier else {
+            return Ok(Claim::Mine(store_key));
+        };
+        let (earlier_id, earlier_print) = earlier.split_once(' ').unwrap_or(("", ""));
+        if earlier_print != fingerprint {
+            return Err(RpApiError::IdempotencyConflict);
+        }
+        let earlier_id = FlowId::parse(earlier_id).ok_or(FlowError::Corrupt)?;
+        match self.load_api(rp, &earlier_id).await {
+            Ok((_, record, api)) => Ok(Claim::Earlier(self.created_body(
+                &earlier_id,
+                &record,
+                &api,
+            ))),
+            // Claimed, but that request has not stored its session yet (or failed and is
+            // releasing the key): the retry should come again shortly.
+            Err(RpApiError::NotFound) => Err(RpApiError::IdempotencyInProgress),
+            Err(e) => Err(e),
+        }
     }
 
     fn created_body(&self, id: &FlowId, record: &FlowRecord, api: &ApiSession) -> Value {

@@ -147,6 +147,9 @@ pub trait FlowStore: Send + Sync + 'static {
     /// The value, if it is there and has not expired. Reading does not remove it.
     async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError>;
 
+    /// Removes a readable value (a claim whose work failed, so a retry may claim it again).
+    async fn remove_value(&self, key: &str) -> Result<(), StoreError>;
+
     /// Starts an authenticated session that stays alive until `idle_until`, never past
     /// `absolute_until`.
     async fn create_session(

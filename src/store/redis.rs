@@ -265,6 +265,12 @@ impl FlowStore for RedisStore {
             .await
     }
 
+    async fn remove_value(&self, key: &str) -> Result<(), StoreError> {
+        let (slot, mut conn) = self.pool.conn();
+        let removed = conn.del::<_, ()>(self.key("value", key));
+        self.pool.bounded(slot, "remove_value", removed).await
+    }
+
     async fn create_session(
         &self,
         id: &SessionId,

@@ -32,8 +32,7 @@ impl<'r> FromRequest<'r> for RpCaller<'r> {
         let key = req
             .headers()
             .get_one("Authorization")
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(bearer_token);
         let flows = req.rocket().state::<Arc<FlowService>>();
         match (key, flows) {
             (Some(key), Some(flows)) => match flows.relying_parties().by_key(key) {
@@ -43,6 +42,14 @@ impl<'r> FromRequest<'r> for RpCaller<'r> {
             _ => Outcome::Error((Status::Unauthorized, Unauthorized(false))),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme name is case-insensitive
+/// (RFC 7235 section 2.1, used by RFC 6750), so `bearer` and `BEARER` are accepted.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
 }
 
 /// An API error; a 401 carries the `WWW-Authenticate` challenge (RFC 6750: with
@@ -80,6 +87,11 @@ impl From<RpApiError> for RpError {
             RpApiError::IdempotencyConflict => ApiError::new(
                 Status::UnprocessableEntity,
                 "idempotency_key_reused",
+                e.to_string(),
+            ),
+            RpApiError::IdempotencyInProgress => ApiError::new(
+                Status::Conflict,
+                "idempotency_key_in_progress",
                 e.to_string(),
             ),
             RpApiError::Ended => ApiError::new(Status::Conflict, "session_ended", e.to_string()),

@@ -2,6 +2,7 @@
 //! status, redirect to the callbacks, signed webhook through the outbox; errors; both stores.
 
 mod errors;
+mod expiry;
 mod webhooks;
 
 use std::time::Duration;
@@ -67,6 +68,22 @@ pub async fn app(store: StoreKind, hook_port: Option<u16>, subject: bool) -> Tes
     .await
 }
 
+/// Two instances on `redis`, both with the portal's webhook to `hook_port`.
+pub async fn redis_pair(
+    redis: &crate::support::redis::RedisServer,
+    hook_port: u16,
+) -> (TestApp, TestApp) {
+    let instance = || {
+        TestApp::spawn(Options {
+            store: StoreKind::Redis,
+            redis_url: Some(redis.url()),
+            extra_toml: rp_toml(Some(hook_port), false, 600),
+            ..Options::default()
+        })
+    };
+    (instance().await, instance().await)
+}
+
 pub fn create_body() -> Value {
     json!({
         "allowedProviders": ["test"],
@@ -112,7 +129,7 @@ pub async fn status(app: &TestApp, id: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn steps(session: &Value) -> Vec<String> {
+pub fn steps(session: &Value) -> Vec<String> {
     session["tracker"]
         .as_array()
         .unwrap()
@@ -257,6 +274,62 @@ async fn idempotent_creates_give_the_same_session(store: StoreKind) {
     assert_eq!(conflict.status(), 422);
     let body: Value = conflict.json().await.unwrap();
     assert_eq!(body["error"], "idempotency_key_reused");
+}
+
+/// A create that failed after claiming its `Idempotency-Key` (the store full) releases the key:
+/// the retry with the same key creates the session, and the one after that gets it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_create_does_not_hold_its_idempotency_key() {
+    let toml = rp_toml(None, false, 0).replace("[api]\n", "[api]\nstatus_retention_seconds = 0\n");
+    let app = TestApp::spawn(Options {
+        extra_toml: toml,
+        max_live_flows: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut short = create_body();
+    short["sessionLifetime"] = json!(1);
+    let filler = create(&app, Some(KEY), &short).await;
+    assert_eq!(filler.status(), 201);
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/sessions", app.base))
+            .bearer_auth(KEY)
+            .header("Idempotency-Key", "order-9")
+            .json(&create_body())
+            .send()
+    };
+    let full = send().await.unwrap();
+    assert_eq!(full.status(), 503, "{:?}", full.text().await);
+    // The filler's place is free once it has expired.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let retried = send().await.unwrap();
+    assert_eq!(retried.status(), 201);
+    let retried: Value = retried.json().await.unwrap();
+    let again: Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["id"], retried["id"]);
+    assert_eq!(
+        status(&app, retried["id"].as_str().unwrap()).await["status"],
+        "CREATED"
+    );
+}
+
+/// A bad body (400) claims nothing: the same key with a good body then creates the session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_create_does_not_hold_its_idempotency_key() {
+    let app = app(StoreKind::Memory, None, false).await;
+    let send = |body: Value| {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/sessions", app.base))
+            .bearer_auth(KEY)
+            .header("Idempotency-Key", "order-10")
+            .json(&body)
+            .send()
+    };
+    let mut bad = create_body();
+    bad["language"] = json!("xx");
+    assert_eq!(send(bad).await.unwrap().status(), 400);
+    assert_eq!(send(create_body()).await.unwrap().status(), 201);
 }
 
 for_each_store!(

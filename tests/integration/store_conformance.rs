@@ -232,6 +232,12 @@ async fn readable_values_have_one_first_writer_and_expire(store: Store) {
             Some(winners[0].as_str())
         );
     }
+    // A released claim can be claimed anew.
+    store.remove_value("idem").await.unwrap();
+    assert_eq!(store.get_value("idem").await.unwrap(), None);
+    let reclaimed = store.put_value_if_absent("idem", "retry", until);
+    assert_eq!(reclaimed.await.unwrap(), None);
+    store.remove_value("never").await.unwrap();
     store
         .put_value("subject", "é\"\n{}", now_millis() + 1_000)
         .await

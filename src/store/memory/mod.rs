@@ -218,6 +218,11 @@ impl FlowStore for MemoryStore {
             .map(|(v, _)| v.clone()))
     }
 
+    async fn remove_value(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.values).remove(&key.to_string());
+        Ok(())
+    }
+
     async fn create_session(
         &self,
         id: &SessionId,

@@ -50,6 +50,8 @@ pub struct Options {
     /// `public_url` with https (the app itself still serves http, as behind a TLS proxy; the
     /// test browser sends Secure cookies to loopback http).
     pub https_public_url: bool,
+    /// `[flow] max_live_flows`.
+    pub max_live_flows: usize,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             retry_for_seconds: 60,
             continuation_allow: vec![],
             https_public_url: false,
+            max_live_flows: 100_000,
         }
     }
 }
@@ -143,6 +146,7 @@ attr_url = {attr_allow}
 [flow]
 ttl_seconds = {ttl}
 session_updates = {su}
+max_live_flows = {max_flows}
 [delivery]
 timeout_seconds = {delivery_timeout}
 retry_for_seconds = {retry_for}
@@ -162,6 +166,7 @@ evil = "<script>alert(1)</script>\"'&"
         rp = k.receiver_public,
         ttl = o.ttl_seconds,
         su = o.session_updates,
+        max_flows = o.max_live_flows,
         grace = o.grace_seconds,
         delivery_timeout = o.delivery_timeout_seconds,
         retry_for = o.retry_for_seconds,

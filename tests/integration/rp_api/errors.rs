@@ -41,6 +41,30 @@ async fn wrong_or_missing_keys_get_401_and_others_sessions_404() {
     assert_eq!(unauth.unwrap().status(), 401);
 }
 
+/// RFC 7235: the auth scheme is case-insensitive.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = app(StoreKind::Memory, None, false).await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/v1/sessions", app.base))
+            .header("Authorization", format!("{scheme} {KEY}"))
+            .json(&create_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{scheme}");
+    }
+    let basic = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions", app.base))
+        .header("Authorization", format!("Basic {KEY}"))
+        .json(&create_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_400_naming_the_field() {
     let app = app(StoreKind::Memory, None, false).await;

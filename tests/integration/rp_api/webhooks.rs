@@ -7,9 +7,9 @@ use auth_eid::config::StoreKind;
 use auth_eid::delivery::webhook::{self, VerifyError};
 use serde_json::Value;
 
-use super::{app, create_ok, rp_toml, status, verify, SECRET};
+use super::{app, create_ok, redis_pair, status, verify, SECRET};
 use crate::harness::receiver::Receiver;
-use crate::harness::{free_port, Options, TestApp};
+use crate::harness::{free_port, TestApp};
 use crate::support::redis::RedisServer;
 
 /// Walks a new session of `app` to success; gives its id.
@@ -95,16 +95,7 @@ async fn two_instances_on_redis_serve_any_call_of_a_session() {
     let redis = RedisServer::start();
     let port = free_port();
     let receiver = Receiver::start(port, 0).await;
-    let instance = || {
-        TestApp::spawn(Options {
-            store: StoreKind::Redis,
-            redis_url: Some(redis.url()),
-            extra_toml: rp_toml(Some(port), false, 600),
-            ..Options::default()
-        })
-    };
-    let a = instance().await;
-    let b = instance().await;
+    let (a, b) = redis_pair(&redis, port).await;
     let created = create_ok(&a).await;
     let id = created["id"].as_str().unwrap();
     assert_eq!(status(&b, id).await["status"], "CREATED");
