@@ -17,6 +17,7 @@ pub mod der;
 pub mod flow;
 pub mod fuzzing;
 pub mod ids;
+pub mod limits;
 pub mod means;
 pub mod pki;
 pub mod setting_error;
