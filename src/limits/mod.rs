@@ -53,6 +53,14 @@ fn retry_after_seconds(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000).max(1) as u64
 }
 
+/// The limits and the client's address, for domain steps that count per person and per
+/// address.
+pub struct Client<'a> {
+    pub limits: &'a Limits,
+    /// The client's IP address as text (it is hashed before it is counted or logged).
+    pub ip: String,
+}
+
 pub struct Limits {
     settings: LimitSettings,
     key: HashKey,

@@ -12,6 +12,7 @@ use crate::flow::SmartIdFlow;
 use crate::ids::FlowId;
 
 use super::browser::{flow_id, Browser, Enabled, PageError, SameOrigin, StepForm};
+use super::limits::Caller;
 use super::pages::Lang;
 
 fn to(b: &Browser<'_>, id: &FlowId, rest: &str) -> Redirect {
@@ -46,12 +47,13 @@ pub async fn start(
     form: Form<StepForm>,
     b: Browser<'_>,
     sid: Enabled<'_, SmartIdFlow>,
+    caller: Caller<'_>,
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let proof = b.proof(form.csrf.as_deref());
     sid.0
-        .start_device_link(b.flows, &id, &proof)
+        .start_device_link(b.flows, &id, &proof, &caller.client())
         .instrument(b.span.clone())
         .await?;
     Ok(to(&b, &id, "/smart-id/wait"))
