@@ -153,10 +153,16 @@ pub fn build_with_store(
         crate::flow::card::CardFlow::new(config.card.clone(), config.trust.clone(), origin)
     });
 
-    let fast_start = FastStart::new(flows.clone(), headers::SecurityHeaders { hsts });
+    let limits = Arc::new(crate::limits::Limits::from_config(&config)?);
+    let fast_start = FastStart::new(
+        flows.clone(),
+        limits.clone(),
+        headers::SecurityHeaders { hsts },
+    );
     let rocket = rocket::custom(rocket_config(&config))
         .manage(flows)
         .manage(fast_start)
+        .manage(limits)
         .manage(pages)
         .manage(web)
         .manage(lifecycle)

@@ -18,6 +18,7 @@ pub mod flow;
 pub mod fuzzing;
 pub mod ids;
 pub mod mac;
+pub mod limits;
 pub mod means;
 pub mod phone;
 pub mod pki;

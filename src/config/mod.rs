@@ -4,6 +4,7 @@
 mod catalog;
 mod errors;
 mod keys;
+mod limits;
 mod means;
 mod pages;
 pub mod raw;
@@ -93,6 +94,8 @@ pub struct Config {
     /// Direct callers of the session API and its limits.
     pub relying_parties: RelyingParties,
     pub api: ApiSettings,
+    /// `[limits]`: rate-limit budgets and trusted proxies.
+    pub limits: crate::limits::LimitSettings,
     /// Trust profiles, loaded and parsed once.
     pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
@@ -132,6 +135,7 @@ const SECTIONS: &[&str] = &[
     "pages",
     "relying_party",
     "api",
+    "limits",
 ];
 
 fn is_setting(key: &str) -> bool {
@@ -382,6 +386,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     let store = server_store::store(raw.store, &mut errors);
     let shutdown = server_store::shutdown(&raw.server, &mut errors);
     let limits = server_store::limits(&raw.server, &mut errors);
+    let rate_limits = limits::limits(&raw.limits, &mut errors);
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
         errors.push(ConfigError::key(
             "log.level",
@@ -454,6 +459,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         pages,
         relying_parties,
         api,
+        limits: rate_limits,
         base_dir: base_dir.to_path_buf(),
     })
 }

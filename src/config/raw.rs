@@ -53,6 +53,9 @@ pub struct RawConfig {
     pub relying_party: Vec<super::relying_party::RawRelyingParty>,
     #[serde(default)]
     pub api: super::relying_party::RawApi,
+    /// `[limits]`: rate-limit budgets and trusted proxies (config/limits.rs).
+    #[serde(default)]
+    pub limits: super::limits::RawLimits,
 }
 
 #[derive(Deserialize)]

@@ -57,6 +57,9 @@ pub enum FlowError {
     Cpu(#[from] crate::cpu::CpuError),
     #[error("stored flow data is unreadable")]
     Corrupt,
+    /// Over a rate-limit budget (the caller's doing: a 429 with `Retry-After`).
+    #[error(transparent)]
+    Limited(#[from] crate::limits::Limited),
 }
 
 /// What a browser request brings to prove it owns the flow.

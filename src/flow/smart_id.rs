@@ -23,6 +23,7 @@ use super::{BrowserProof, FlowError, FlowService, FlowState, MeansOutcome};
 use crate::attributes::Identity;
 use crate::config::{Config, SmartIdMeansSettings};
 use crate::ids::FlowId;
+use crate::limits::{Budget, Client};
 use crate::means::smart_id::{AuthTarget, ClientBuildError, Country, PersonalCode, SmartIdClient};
 use crate::means::MeansId;
 use crate::pki::TrustStore;
@@ -148,6 +149,7 @@ impl SmartIdFlow {
         proof: &BrowserProof<'_>,
         country: &str,
         code: &str,
+        client: &Client<'_>,
     ) -> Result<(), SubmitError> {
         let (_, record) = flows.authorized(id, proof).await?;
         let csrf = record.binding.map(|b| b.csrf).unwrap_or_default();
@@ -160,6 +162,16 @@ impl SmartIdFlow {
             .ok_or(SubmitError::BadInput { csrf: csrf.clone() })?;
         let code = PersonalCode::parse(country, code, self.inner.settings.checks)
             .map_err(|_| SubmitError::BadInput { csrf })?;
+        // Each accepted code is one push notification on that person's phone: counted per
+        // person and per client address before anything is stored.
+        client
+            .limits
+            .check_all(&[
+                (Budget::SmartIdStart, &code.semantics_id()),
+                (Budget::SmartIdStartIp, &client.ip),
+            ])
+            .await
+            .map_err(FlowError::from)?;
         let hash = self.inner.client.new_hash().map_err(|e| {
             tracing::error!(error = %e, "no random hash");
             FlowError::Corrupt

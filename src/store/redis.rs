@@ -19,7 +19,7 @@
 //! Records that do not parse (written by something else) are treated as absent and logged,
 //! never trusted and never a panic: a flow or session then reads as expired.
 
-mod pool;
+pub(crate) mod pool;
 mod scripts;
 mod watches;
 

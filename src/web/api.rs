@@ -1,5 +1,6 @@
 //! Core- and platform-facing JSON endpoints: start a flow, session updates, health.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use rocket::data::{Data, ToByteUnit};
@@ -13,9 +14,11 @@ use tracing::Instrument;
 
 use crate::contract::StartAuthResponse;
 use crate::flow::{FlowError, FlowService};
+use crate::limits::{Budget, Limited, Limits};
 use crate::store::StoreError;
 
 use super::headers::request_span;
+use super::limits::Caller;
 use super::Lifecycle;
 
 /// Largest start request accepted; anything longer is a 413.
@@ -27,6 +30,8 @@ pub struct ApiError {
     pub status: Status,
     pub code: &'static str,
     pub message: String,
+    /// `Retry-After` seconds for a 429 (a 503 always says 5).
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
@@ -35,6 +40,20 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 429 over a rate-limit budget, in the shape of every other API error.
+    pub fn limited(limited: Limited) -> Self {
+        let seconds = limited.seconds();
+        ApiError {
+            retry_after_seconds: Some(seconds),
+            ..ApiError::new(
+                Status::TooManyRequests,
+                "rate_limited",
+                format!("too many requests; retry after {seconds} seconds"),
+            )
         }
     }
 }
@@ -44,9 +63,11 @@ impl ApiError {
         json!({"error": self.code, "message": self.message})
     }
 
-    /// `Retry-After` seconds: our own unavailability is worth retrying soon.
-    pub fn retry_after(&self) -> Option<&'static str> {
-        (self.status == Status::ServiceUnavailable).then_some("5")
+    /// `Retry-After` seconds: when a budget has room again; our own unavailability is worth
+    /// retrying soon.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after_seconds
+            .or((self.status == Status::ServiceUnavailable).then_some(5))
     }
 }
 
@@ -55,7 +76,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
         let retry_after = self.retry_after();
         let mut res = (self.status, Json(self.body())).respond_to(req)?;
         if let Some(seconds) = retry_after {
-            res.set_header(Header::new("Retry-After", seconds));
+            res.set_header(Header::new("Retry-After", seconds.to_string()));
         }
         Ok(res)
     }
@@ -65,6 +86,7 @@ impl From<FlowError> for ApiError {
     fn from(e: FlowError) -> Self {
         match e {
             FlowError::Contract(c) => ApiError::new(Status::BadRequest, c.code(), c.to_string()),
+            FlowError::Limited(limited) => ApiError::limited(limited),
             FlowError::Store(StoreError::Full) => ApiError::new(
                 Status::ServiceUnavailable,
                 "too_many_flows",
@@ -91,19 +113,34 @@ pub async fn start_authentication(
     content_type: Option<&ContentType>,
     body: Data<'_>,
     flows: &State<Arc<FlowService>>,
+    caller: Caller<'_>,
     span: RequestSpan,
 ) -> Result<Json<StartAuthResponse>, ApiError> {
     let answer = async {
         check_media_type(content_type).inspect_err(log_unseen_refusal)?;
         let bytes = start_body(body).await.inspect_err(log_unseen_refusal)?;
-        start(flows, &bytes).await
+        start(flows, caller.limits, || caller.ip(), &bytes).await
     };
     answer.instrument(span.0).await.map(Json)
 }
 
 /// What both ways in (this route and the server's own path, `fast_start.rs`) do with a body
-/// that passed the media type and size checks.
-pub async fn start(flows: &FlowService, body: &[u8]) -> Result<StartAuthResponse, ApiError> {
+/// that passed the media type and size checks. The client's address is worked out only when
+/// the `start_authentication` budget is on (it is off by default: the core is trusted).
+pub async fn start(
+    flows: &FlowService,
+    limits: &Limits,
+    client_ip: impl FnOnce() -> IpAddr,
+    body: &[u8],
+) -> Result<StartAuthResponse, ApiError> {
+    if limits.is_on(Budget::StartAuthentication) {
+        let ip = client_ip().to_string();
+        limits
+            .check(Budget::StartAuthentication, &ip)
+            .await
+            .map_err(ApiError::limited)
+            .inspect_err(log_unseen_refusal)?;
+    }
     let client_url = flows.start(body).await?;
     Ok(StartAuthResponse { client_url })
 }

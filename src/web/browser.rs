@@ -250,6 +250,7 @@ pub fn page_status(error: &FlowError) -> (Status, &'static str) {
         FlowError::Token(_) | FlowError::Cpu(_) | FlowError::Corrupt => {
             (Status::InternalServerError, "error_internal")
         }
+        FlowError::Limited(_) => (Status::TooManyRequests, "limited_body"),
     }
 }
 
@@ -263,6 +264,9 @@ impl<'r> Responder<'r, 'static> for PageError {
         let Some(pages) = req.rocket().state::<Pages>() else {
             return Err(Status::InternalServerError);
         };
+        if let FlowError::Limited(limited) = self.error {
+            return super::limits::limited_page(limited, self.flow, pages, lang).respond_to(req);
+        }
         let (template, data) = if matches!(self.error, FlowError::Finished) {
             ("done.html.tera", json!({}))
         } else {

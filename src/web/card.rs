@@ -12,12 +12,14 @@ use tracing::Instrument;
 
 use crate::flow::card::{CardFlow, CardStepError, Refusal};
 use crate::flow::FlowError;
+use crate::limits::{Budget, Limited};
 use crate::means::card::WebEidToken;
 use crate::means::MeansId;
 
 use super::browser::{flow_id, page_status, Browser, Enabled, Html, PageError, SameOrigin};
 use super::flow::{means_view, Opened};
 use super::headers::CSP;
+use super::limits::{Caller, RetryAfter};
 
 /// A token with certificates, identity, address and an optional photo stays well below this.
 const TOKEN_BODY_LIMIT: usize = 256 * 1024;
@@ -57,12 +59,21 @@ pub async fn page(
     )))
 }
 
-/// JSON for the page's script: `{challenge}`, `{location}`, or `{error, message, location?}`.
+/// JSON for the page's script: `{challenge}`, `{location}`, or `{error, message, location?}`;
+/// over a rate limit, a 429 with `Retry-After`.
 pub struct CardJson(Status, Value);
 
 impl<'r> Responder<'r, 'static> for CardJson {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         (self.0, Json(self.1)).respond_to(req)
+    }
+}
+
+type CardReply = RetryAfter<CardJson>;
+
+impl From<CardJson> for CardReply {
+    fn from(json: CardJson) -> Self {
+        RetryAfter(json, None)
     }
 }
 
@@ -77,6 +88,17 @@ fn flow_error(b: &Browser<'_>, e: &FlowError) -> CardJson {
         status,
         json!({"error": "flow", "message": b.pages.text(b.lang, key)}),
     )
+}
+
+/// The page's script shows the message; the header says when to try again.
+fn limited(b: &Browser<'_>, limited: Limited) -> CardReply {
+    let minutes = limited.seconds().div_ceil(60);
+    let message = b.pages.text_n(b.lang, "limited_body", minutes);
+    let json = CardJson(
+        Status::TooManyRequests,
+        json!({"error": "rate_limited", "message": message}),
+    );
+    RetryAfter(json, Some(limited.seconds()))
 }
 
 #[derive(Deserialize)]
@@ -120,13 +142,14 @@ pub async fn token(
     body: Data<'_>,
     b: Browser<'_>,
     card: Enabled<'_, CardFlow>,
+    caller: Caller<'_>,
     _same: SameOrigin,
-) -> CardJson {
+) -> CardReply {
     let refused = |status, code: &str| {
-        CardJson(
+        CardReply::from(CardJson(
             status,
             json!({"error": code, "message": b.pages.text(b.lang, "card_refused")}),
-        )
+        ))
     };
     let Ok(bytes) = body.open(TOKEN_BODY_LIMIT.bytes()).into_bytes().await else {
         return refused(Status::BadRequest, "unreadable");
@@ -139,8 +162,13 @@ pub async fn token(
     };
     let id = match flow_id(id) {
         Ok(id) => id,
-        Err(e) => return flow_error(&b, &e),
+        Err(e) => return flow_error(&b, &e).into(),
     };
+    // Each token is a PIN entered on a card: counted per flow and per client address.
+    let counted = caller.check(Budget::CardSubmit, id.as_str(), Budget::CardSubmitIp);
+    if let Err(l) = counted.await {
+        return limited(&b, l);
+    }
     let proof = b.proof(request.csrf.as_deref());
     match card
         .0
@@ -148,18 +176,18 @@ pub async fn token(
         .instrument(b.span.clone())
         .await
     {
-        Ok(location) => CardJson(Status::Ok, json!({"location": location})),
+        Ok(location) => CardJson(Status::Ok, json!({"location": location})).into(),
         Err(Refusal {
             error: CardStepError::Flow(e),
             ..
-        }) => flow_error(&b, &e),
+        }) => flow_error(&b, &e).into(),
         Err(Refusal { location, .. }) => {
             let mut body =
                 json!({"error": "refused", "message": b.pages.text(b.lang, "card_refused")});
             if let Some(location) = location {
                 body["location"] = json!(location);
             }
-            CardJson(Status::UnprocessableEntity, body)
+            CardJson(Status::UnprocessableEntity, body).into()
         }
     }
 }

@@ -9,6 +9,7 @@
 //! same bytes. The checks, the flow service call, the error bodies, the security headers and
 //! the log line are the ones the Rocket route uses.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http_body_util::Full;
@@ -21,18 +22,24 @@ use tracing::Instrument;
 use super::api::{self, ApiError};
 use super::headers::{RequestMeta, SecurityHeaders, CSP};
 use crate::flow::FlowService;
+use crate::limits::Limits;
 
 const PATH: &str = "/start_authentication";
 
 /// Managed state: present when the app serves starts (the plugin, not the connector).
 pub struct FastStart {
     flows: Arc<FlowService>,
+    limits: Arc<Limits>,
     headers: SecurityHeaders,
 }
 
 impl FastStart {
-    pub fn new(flows: Arc<FlowService>, headers: SecurityHeaders) -> Self {
-        FastStart { flows, headers }
+    pub fn new(flows: Arc<FlowService>, limits: Arc<Limits>, headers: SecurityHeaders) -> Self {
+        FastStart {
+            flows,
+            limits,
+            headers,
+        }
     }
 
     /// Whether a request is one this path answers.
@@ -41,13 +48,24 @@ impl FastStart {
     }
 
     /// The answer, as the Rocket route and its fairings would give it.
-    pub async fn answer(&self, headers: &HeaderMap, body: Vec<u8>) -> Response<Full<Bytes>> {
+    pub async fn answer(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+        body: Vec<u8>,
+    ) -> Response<Full<Bytes>> {
         let meta = RequestMeta::start();
         let outcome = async {
             api::check_media_type(content_type(headers).as_ref())
                 .and_then(|()| api::check_body_size(body.len()))
                 .inspect_err(api::log_unseen_refusal)?;
-            api::start(&self.flows, &body).await
+            // Headers that are not text are not addresses (Rocket's route never sees them).
+            let client_ip = || {
+                let forwarded = headers.get_all("x-forwarded-for").iter();
+                let forwarded: Vec<&str> = forwarded.filter_map(|v| v.to_str().ok()).collect();
+                self.limits.client_ip(peer.ip(), forwarded.into_iter())
+            };
+            api::start(&self.flows, &self.limits, client_ip, &body).await
         }
         .instrument(meta.span().clone())
         .await;
@@ -65,7 +83,7 @@ impl FastStart {
         let out = response.headers_mut();
         out.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(seconds) = retry_after {
-            out.insert("retry-after", HeaderValue::from_static(seconds));
+            out.insert("retry-after", HeaderValue::from(seconds));
         }
         out.insert("content-security-policy", HeaderValue::from_static(CSP));
         for (name, value) in self.headers.after_csp(false) {

@@ -8,6 +8,7 @@ pub mod flow;
 pub mod headers;
 mod lang;
 mod lifecycle;
+pub mod limits;
 pub mod pages;
 pub mod rp_api;
 pub mod server;

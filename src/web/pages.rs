@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "test_confirm.html.tera",
     "done.html.tera",
     "error.html.tera",
+    "rate_limited.html.tera",
     "card.html.tera",
     "smart_id_form.html.tera",
     "smart_id_wait.html.tera",

@@ -15,8 +15,10 @@ use tracing::Instrument;
 
 use crate::config::RelyingParty;
 use crate::flow::{FlowService, RpApiError};
+use crate::limits::Budget;
 
 use super::api::{check_media_type, read_body, ApiError, RequestSpan};
+use super::limits::Caller;
 
 /// The relying party whose API key the request bears.
 pub struct RpCaller<'r>(pub &'r RelyingParty);
@@ -131,10 +133,19 @@ pub async fn create_session(
     content_type: Option<&ContentType>,
     body: Data<'_>,
     flows: &State<Arc<FlowService>>,
+    client: Caller<'_>,
     span: RequestSpan,
 ) -> Reply {
     let rp = caller?.0;
     let answer = async {
+        client
+            .check(
+                Budget::ApiSessionCreate,
+                rp.id.as_str(),
+                Budget::ApiSessionCreateIp,
+            )
+            .await
+            .map_err(ApiError::limited)?;
         check_media_type(content_type)?;
         let bytes = read_body(body).await?;
         let created = flows

@@ -15,6 +15,7 @@ use super::browser::{
     flow_id, page_status, Browser, Enabled, Html, PageError, SameOrigin, StepForm,
 };
 use super::flow::Opened;
+use super::limits::Caller;
 
 #[derive(Debug, FromForm)]
 pub struct SidForm {
@@ -97,6 +98,7 @@ pub async fn submit(
     form: Form<SidForm>,
     b: Browser<'_>,
     sid: Enabled<'_, SmartIdFlow>,
+    caller: Caller<'_>,
     _same: SameOrigin,
 ) -> Result<Result<Redirect, Html>, PageError> {
     let id = flow_id(id)?;
@@ -105,7 +107,7 @@ pub async fn submit(
     let code = form.code.as_deref().unwrap_or("");
     let done = sid
         .0
-        .submit(b.flows, &id, &proof, country, code)
+        .submit(b.flows, &id, &proof, country, code, &caller.client())
         .instrument(b.span.clone())
         .await;
     match done {

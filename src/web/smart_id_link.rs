@@ -11,6 +11,7 @@ use crate::flow::LinkKind;
 use crate::flow::SmartIdFlow;
 
 use super::browser::{flow_id, Browser, Enabled, PageError, SameOrigin, StepForm};
+use super::limits::Caller;
 use super::pages::Lang;
 
 /// ISO 639-2 for SK's fallback page.
@@ -41,12 +42,13 @@ pub async fn start(
     form: Form<StepForm>,
     b: Browser<'_>,
     sid: Enabled<'_, SmartIdFlow>,
+    caller: Caller<'_>,
     _same: SameOrigin,
 ) -> Result<Redirect, PageError> {
     let id = flow_id(id)?;
     let proof = b.proof(form.csrf.as_deref());
     sid.0
-        .start_device_link(b.flows, &id, &proof)
+        .start_device_link(b.flows, &id, &proof, &caller.client())
         .instrument(b.span.clone())
         .await?;
     Ok(b.to_flow(&id, "/smart-id/wait"))

@@ -23,7 +23,7 @@ const TAGS: &[&str] = &["name", "birthdate", "sid"];
 
 /// `[means.smart_id]` and a demo `[trust.smart_id]` pointing at `sim`. Revocation is off: the
 /// simulator runs no OCSP responder, and `off` is refused in production mode only.
-fn smart_id_toml(sim: &Simulator, max_sessions: usize) -> String {
+pub(crate) fn smart_id_toml(sim: &Simulator, max_sessions: usize) -> String {
     let pki = sim.pki();
     format!(
         r#"
@@ -61,7 +61,7 @@ async fn app_with(sim: &Simulator, attr_port: Option<u16>, max_sessions: usize) 
 }
 
 /// Opens the flow and picks Smart-ID; gives the CSRF token.
-async fn choose(b: &reqwest::Client, client_url: &str) -> String {
+pub(crate) async fn choose(b: &reqwest::Client, client_url: &str) -> String {
     let page = b.get(client_url).send().await.unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("value=\"smart-id\""), "Smart-ID is offered");
@@ -82,7 +82,7 @@ async fn choose(b: &reqwest::Client, client_url: &str) -> String {
     csrf
 }
 
-async fn submit(
+pub(crate) async fn submit(
     b: &reqwest::Client,
     client_url: &str,
     csrf: &str,

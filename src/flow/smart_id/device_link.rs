@@ -9,6 +9,7 @@ use super::progress::{is_ready, stage_of, LinkState, Progress};
 use super::SmartIdFlow;
 use crate::flow::{BrowserProof, FlowError, FlowService};
 use crate::ids::FlowId;
+use crate::limits::{Budget, Client};
 use crate::means::smart_id::v3::device_link::same;
 use crate::means::smart_id::{AuthTarget, DeviceLinkSession};
 use crate::means::MeansId;
@@ -31,6 +32,7 @@ impl SmartIdFlow {
         flows: &FlowService,
         id: &FlowId,
         proof: &BrowserProof<'_>,
+        client: &Client<'_>,
     ) -> Result<(), FlowError> {
         if !self.offers_device_link() {
             return Err(FlowError::MeansUnavailable);
@@ -40,6 +42,11 @@ impl SmartIdFlow {
             Some(None) | Some(Some(Progress::Ready { .. })) => {}
             Some(Some(_)) | None => return Err(FlowError::WrongState),
         }
+        // Anonymous (no national number yet): counted per client address only.
+        client
+            .limits
+            .check(Budget::SmartIdStartIp, &client.ip)
+            .await?;
         let hash = self.inner.client.new_hash().map_err(|e| {
             tracing::error!(error = %e, "no random challenge");
             FlowError::Corrupt

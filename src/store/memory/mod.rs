@@ -6,7 +6,7 @@
 //! sweep costs what expired, not what is stored, so a full store refuses a start as fast as it
 //! accepts one. Single-use values, sessions, the outbox and the watches have a lock each.
 
-mod expiring;
+pub(crate) mod expiring;
 mod watches;
 
 use std::collections::hash_map::RandomState;

@@ -13,7 +13,7 @@ use ::redis::RedisResult;
 use crate::config::StoreSettings;
 use crate::store::StoreError;
 
-pub(super) struct Pool {
+pub(crate) struct Pool {
     /// `pool_size` managers; each reconnects by itself after I/O errors.
     slots: Vec<RwLock<ConnectionManager>>,
     next: AtomicUsize,
@@ -27,7 +27,7 @@ pub(super) struct Pool {
 
 impl Pool {
     /// Makes no connection yet: each manager connects on first use.
-    pub(super) fn new(settings: &StoreSettings) -> Result<Pool, StoreError> {
+    pub(crate) fn new(settings: &StoreSettings) -> Result<Pool, StoreError> {
         // The URL may hold a password: never echo it, nor the parser's view of it.
         let invalid = || StoreError::Unavailable("store.url is not a valid Redis URL".into());
         let url = settings.url.as_deref().ok_or_else(invalid)?;
@@ -77,7 +77,7 @@ impl Pool {
     }
 
     /// The next slot and its connection manager (a cheap handle).
-    pub(super) fn conn(&self) -> (usize, ConnectionManager) {
+    pub(crate) fn conn(&self) -> (usize, ConnectionManager) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         (i, self.slot(i))
     }
@@ -92,7 +92,7 @@ impl Pool {
 
     /// Runs one Redis exchange on `slot` within the timeout and maps every failure to
     /// `Unavailable`.
-    pub(super) async fn bounded<T>(
+    pub(crate) async fn bounded<T>(
         &self,
         slot: usize,
         op: &str,

@@ -52,7 +52,26 @@ pub struct Options {
     pub https_public_url: bool,
     /// `[flow] max_live_flows`.
     pub max_live_flows: usize,
+    /// The `[limits]` tables; by default [`RELAXED_LIMITS`], so tests that walk many flows
+    /// from one address do not meet the production budgets (`limits.rs` tests those).
+    pub limits_toml: String,
 }
+
+/// Budgets no functional test reaches.
+pub const RELAXED_LIMITS: &str = r#"
+[limits.smart_id_start]
+count = 10000
+[limits.smart_id_start_ip]
+count = 10000
+[limits.card_submit]
+count = 10000
+[limits.card_submit_ip]
+count = 10000
+[limits.api_session_create]
+count = 100000
+[limits.api_session_create_ip]
+count = 100000
+"#;
 
 impl Default for Options {
     fn default() -> Self {
@@ -72,6 +91,7 @@ impl Default for Options {
             continuation_allow: vec![],
             https_public_url: false,
             max_live_flows: 100_000,
+            limits_toml: RELAXED_LIMITS.to_string(),
         }
     }
 }
@@ -160,6 +180,7 @@ email = "an@example.org"
 name = "An Peeters"
 evil = "<script>alert(1)</script>\"'&"
 {extra}
+{limits}
 "#,
         kind = k.kind,
         sp = k.signing_private,
@@ -172,6 +193,7 @@ evil = "<script>alert(1)</script>\"'&"
         retry_for = o.retry_for_seconds,
         first_wait = o.first_attempt_wait_ms,
         extra = o.extra_toml,
+        limits = o.limits_toml,
         scheme = if o.https_public_url { "https" } else { "http" },
     )
 }
