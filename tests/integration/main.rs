@@ -24,6 +24,7 @@ mod pki;
 mod rp_api;
 mod session_updates;
 mod smart_id;
+mod smart_id_browser;
 pub mod smart_id_flow;
 mod store_conformance;
 mod url_spellings;

@@ -12,14 +12,14 @@ use crate::harness::{free_port, Options, TestApp};
 use crate::smart_id::simulator;
 
 mod demo;
-mod device_link;
+pub(crate) mod device_link;
 mod logs;
 mod resume;
 mod revocation;
 mod store_outage;
 
 const OK: &str = "40504040001"; // PNOEE: OK, "OK TESTNUMBER", born 1905-04-04, 6144-bit key
-const TAGS: &[&str] = &["name", "birthdate", "sid"];
+pub(crate) const TAGS: &[&str] = &["name", "birthdate", "sid"];
 
 /// `[means.smart_id]` and a demo `[trust.smart_id]` pointing at `sim`. Revocation is off: the
 /// simulator runs no OCSP responder, and `off` is refused in production mode only.

@@ -17,7 +17,12 @@ use super::free_port;
 pub async fn spawn_demo() -> (String, rocket::Shutdown) {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("auth-eid-demo-test-{port}"));
-    let config = auth_eid::demo::config(port, Some(dir)).unwrap();
+    launch_demo(auth_eid::demo::config(port, Some(dir)).unwrap()).await
+}
+
+/// Launches the demo built from `config`; gives its base URL once it answers.
+pub async fn launch_demo(config: auth_eid::config::Config) -> (String, rocket::Shutdown) {
+    let port = config.server.port;
     let rocket = auth_eid::demo::build(config)
         .await
         .unwrap()

@@ -12,7 +12,7 @@ use crate::harness::app::{location, result_of};
 use crate::harness::{Options, TestApp};
 
 /// A simulator whose unscanned sessions last (its default test timeout is 300 ms).
-async fn simulator(delay_ms: u64) -> Simulator {
+pub(crate) async fn simulator(delay_ms: u64) -> Simulator {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("smart-id-simulator");
     let mut o = SimulatorOptions::new("127.0.0.1:0".parse().unwrap(), dir);
     o.delay = Duration::from_millis(delay_ms);
@@ -20,7 +20,7 @@ async fn simulator(delay_ms: u64) -> Simulator {
     auth_eid::simulate::smart_id::start(o).await.unwrap()
 }
 
-async fn app_v3(sim: &Simulator, https_public_url: bool) -> TestApp {
+pub(crate) async fn app_v3(sim: &Simulator, https_public_url: bool) -> TestApp {
     let toml = smart_id_toml(sim, 10).replace(&sim.base_url(), &sim.base_url_v3());
     assert!(toml.contains("/smart-id-rp/v3/"));
     TestApp::spawn(Options {
@@ -55,6 +55,11 @@ fn decode_qr_svg(svg: &str) -> String {
             }
         }
     }
+    decode_qr_pixels(w, h, &pixels)
+}
+
+/// The text of the one QR code in a greyscale image (row by row, 0 black, 255 white).
+pub(crate) fn decode_qr_pixels(w: usize, h: usize, pixels: &[u8]) -> String {
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
@@ -79,7 +84,7 @@ async fn qr_of_page(b: &reqwest::Client, client_url: &str) -> String {
     panic!("no QR code");
 }
 
-async fn scan(sim: &Simulator, body: Value) -> (u16, Value) {
+pub(crate) async fn scan(sim: &Simulator, body: Value) -> (u16, Value) {
     let ca = reqwest::Certificate::from_pem(&sim.tls_ca_pem()).unwrap();
     let http = reqwest::Client::builder()
         .add_root_certificate(ca)
