@@ -74,7 +74,12 @@ fn main() {
     step("full-store", &mut || full_store::rows(&opts, dir.path()));
     step("issuance", &mut || issuance::rows(&opts, dir.path()));
     step("card", &mut || card::rows(&opts));
-    step("smart-id", &mut || smart_id::rows(&opts, dir.path()));
+    step("smart-id", &mut || {
+        smart_id::rows(&opts, dir.path(), smart_id::Api::V2)
+    });
+    step("smart-id-v3", &mut || {
+        smart_id::rows(&opts, dir.path(), smart_id::Api::V3)
+    });
     step("idle", &mut || idle::rows(&opts, dir.path()));
     print!("{}", report::render(&rows, &opts));
     println!("whole suite: {:.0?}", began.elapsed());

@@ -1,7 +1,9 @@
 //! Scenario 4, Smart-ID at scale: many concurrent flows long-polling the simulator (a separate
 //! process, held so no session completes), then every user "answers" in one instant (the
 //! simulator's release): how many results reach the attr_url receiver, how long after that
-//! instant, and the plugin's peak resident set over the whole run.
+//! instant, and the plugin's peak resident set over the whole run. Measured on RP API v2 and,
+//! as its own scenario (`--only smart-id-v3`), on v3's notification flow: same accounts, same
+//! hold and release, v3's start and status endpoints and ACSP_V2 verification.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,13 +18,38 @@ use crate::receiver::Receiver;
 use crate::report::{Opts, Row, Target};
 
 const SECTION: &str = "4. Smart-ID: concurrent flows long-polling the simulator";
+const SECTION_V3: &str =
+    "4b. Smart-ID RP API v3 (notification): concurrent flows long-polling the simulator";
 /// A simulator account that answers OK with a 2048-bit key (docs/smart-id.md).
 const COUNTRY: &str = "LV";
 const CODE: &str = "329999-99901";
 const BROWSERS: usize = 16;
 const STARTS_PER_S: f64 = 400.0;
 
-pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
+/// The RP API the plugin is configured for (the simulator serves both).
+#[derive(Clone, Copy)]
+pub enum Api {
+    V2,
+    V3,
+}
+
+impl Api {
+    fn path(self) -> &'static str {
+        match self {
+            Api::V2 => "v2",
+            Api::V3 => "v3",
+        }
+    }
+
+    fn section(self) -> &'static str {
+        match self {
+            Api::V2 => SECTION,
+            Api::V3 => SECTION_V3,
+        }
+    }
+}
+
+pub fn rows(opts: &Opts, dir: &Path, api: Api) -> Vec<Row> {
     let n: usize = opts.smart_id_flows.unwrap_or(opts.pick(10_000, 200));
     // The simulator's test PKI (its 6144-bit key takes a while) is made once and kept.
     let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-smart-id-simulator");
@@ -45,7 +72,7 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
             ([127, 0, 0, 1], sim_port).into(),
             &sim_log,
         );
-        let r = load::block_on(run(n, dir, keys, &state, &sim));
+        let r = load::block_on(run(n, dir, keys, &state, &sim, api));
         done.push(r.arrived as f64 / n as f64 * 100.0);
         p50.push(r.p50);
         p99.push(r.p99);
@@ -54,24 +81,26 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
         live99.push(load::percentile_ms(&r.live_us, 99.0));
         live_max.push(load::percentile_ms(&r.live_us, 100.0));
         eprintln!(
-            "suite: smart-id: /health/live during the burst ({} probes): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "suite: smart-id {}: /health/live during the burst ({} probes): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            api.path(),
             r.live_us.len(),
             live50.last().unwrap_or(&f64::NAN),
             live99.last().unwrap_or(&f64::NAN),
             live_max.last().unwrap_or(&f64::NAN),
         );
     }
+    let section = api.section();
     vec![
-        Row::new(SECTION, format!("{n} flows: results delivered"), "%", done)
+        Row::new(section, format!("{n} flows: results delivered"), "%", done)
             .target(Target::AtLeast(100.0)),
-        Row::new(SECTION, "COMPLETE to result at attr_url: p50", "ms", p50),
-        Row::new(SECTION, "COMPLETE to result at attr_url: p99", "ms", p99),
-        Row::new(SECTION, "plugin peak RSS", "MB", peak).target(Target::AtMost(300.0)),
-        Row::new(SECTION, "/health/live during the burst: p50", "ms", live50),
-        Row::new(SECTION, "/health/live during the burst: p99", "ms", live99)
+        Row::new(section, "COMPLETE to result at attr_url: p50", "ms", p50),
+        Row::new(section, "COMPLETE to result at attr_url: p99", "ms", p99),
+        Row::new(section, "plugin peak RSS", "MB", peak).target(Target::AtMost(300.0)),
+        Row::new(section, "/health/live during the burst: p50", "ms", live50),
+        Row::new(section, "/health/live during the burst: p99", "ms", live99)
             .target(Target::AtMost(50.0)),
         Row::new(
-            SECTION,
+            section,
             "/health/live during the burst: max",
             "ms",
             live_max,
@@ -88,7 +117,14 @@ struct Outcome {
     live_us: Vec<u32>,
 }
 
-async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -> Outcome {
+async fn run(
+    n: usize,
+    dir: &Path,
+    keys: &KeySet,
+    state: &Path,
+    sim: &Process,
+    api: Api,
+) -> Outcome {
     let pki = state.join("pki");
     let control = Control::new(&pki, sim.addr.port());
     control.post("hold", r#"{"hold": true}"#).await;
@@ -99,7 +135,7 @@ async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -
         keys,
         receiver.port,
         "kind = \"memory\"",
-        &smart_id_toml(&pki, sim.addr.port()),
+        &smart_id_toml(&pki, sim.addr.port(), api),
     );
     let p = Process::plugin(dir, port, &text);
     let r = receiver.clone();
@@ -123,7 +159,10 @@ async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -
             (waiting, last_change) = (now, Instant::now());
         }
     }
-    eprintln!("suite: smart-id: {waiting} of {n} long polls waiting; releasing");
+    eprintln!(
+        "suite: smart-id {}: {waiting} of {n} long polls waiting; releasing",
+        api.path()
+    );
     let probe = Probe::start(p.addr);
     let complete = Instant::now();
     control.post("release", "{}").await;
@@ -160,7 +199,7 @@ async fn run(n: usize, dir: &Path, keys: &KeySet, state: &Path, sim: &Process) -
     }
 }
 
-fn smart_id_toml(pki: &Path, sim_port: u16) -> String {
+fn smart_id_toml(pki: &Path, sim_port: u16, api: Api) -> String {
     let f = |name: &str| pki.join(name).display().to_string();
     let pin = std::fs::read_to_string(pki.join("tls-pin.txt")).expect("the simulator's pin");
     format!(
@@ -168,7 +207,7 @@ fn smart_id_toml(pki: &Path, sim_port: u16) -> String {
 [means.smart_id]
 enabled = true
 environment = "demo"
-base_url = "https://localhost:{sim_port}/smart-id-rp/v2/"
+base_url = "https://localhost:{sim_port}/smart-id-rp/{version}/"
 relying_party_uuid = "00000000-0000-4000-8000-000000000000"
 relying_party_name = "DEMO"
 tls_pins = ["{pin}"]
@@ -178,6 +217,7 @@ max_sessions = 20000
 [means.smart_id.attributes]
 name = "full_name"
 {trust}"#,
+        version = api.path(),
         pin = pin.trim(),
         ca = f("tls-ca.pem"),
         trust = auth_eid::simulate::smart_id::trust_profile_toml("smart_id", pki),

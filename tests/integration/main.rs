@@ -26,5 +26,6 @@ mod session_updates;
 mod smart_id;
 mod smart_id_browser;
 pub mod smart_id_flow;
+mod startup;
 mod store_conformance;
 mod url_spellings;
