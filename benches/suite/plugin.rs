@@ -11,6 +11,24 @@ pub use crate::redis_server::free_port;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_auth-eid");
 
+/// Budgets the load scenarios do not reach: they drive thousands of flows from one loopback
+/// address, which is what the production budgets exist to stop. The cost of the check itself
+/// is still paid on every request.
+const LOAD_LIMITS: &str = r#"
+[limits.smart_id_start]
+count = 10000000
+[limits.smart_id_start_ip]
+count = 10000000
+[limits.card_submit]
+count = 10000000
+[limits.card_submit_ip]
+count = 10000000
+[limits.api_session_create]
+count = 10000000
+[limits.api_session_create_ip]
+count = 10000000
+"#;
+
 /// The configuration: demo mode, the test means, results to `receiver_port`'s `/auth_result/`,
 /// `store` as the `[store]` table's body, `extra` appended.
 pub fn config(port: u16, keys: &KeySet, receiver_port: u16, store: &str, extra: &str) -> String {
@@ -43,8 +61,10 @@ enabled = true
 [means.test.attributes]
 email = "an@example.org"
 name = "An Peeters"
+{limits}
 {extra}
 "#,
+        limits = LOAD_LIMITS,
         kind = keys.kind,
         sp = keys.signing_private,
         rp = keys.receiver_public,

@@ -323,8 +323,12 @@ fn load(dir: &Path, pki: &Path) -> Result<TestPki, PkiError> {
     })
 }
 
+/// Writes through a temporary name unique to this call: threads of one simulator (200 starts at
+/// once on a fresh directory) may write the same key, and each must rename its own file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     fs::write(&tmp, bytes)?;
     fs::rename(tmp, path)
 }
@@ -340,4 +344,35 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomic;
+
+    /// The race CI met: many threads of one process writing the same new file at once.
+    #[test]
+    fn concurrent_writers_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("PNOEE-1.key");
+        let writers: Vec<_> = (0..16u8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || write_atomic(&path, &[i; 4096]))
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap().expect("each writer renames its own file");
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            bytes.iter().all(|b| *b == bytes[0]),
+            "one writer's whole file"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporaries left"
+        );
+    }
 }
