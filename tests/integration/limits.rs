@@ -101,3 +101,47 @@ async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     let forged = Some("203.0.113.9, 198.51.100.1");
     assert_eq!(start_from(&app.base, forged).await.0, 429, "still alice");
 }
+
+/// `check-config` names every bad `[limits]` key, and says what is wrong with it.
+#[test]
+fn check_config_explains_bad_limits() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shipped = std::fs::read_to_string(format!("{root}/config.toml")).unwrap();
+    let text = shipped
+        .replace("\"demo-keys/", &format!("\"{root}/demo-keys/"))
+        .replace("trusted_proxies = []", "trusted_proxies = [\"10.0.0.0/33\"]")
+        .replace(
+            "[limits.smart_id_start]\ncount = 3",
+            "[limits.smart_id_start]\ncount = 0",
+        )
+        .replace(
+            "[limits.otp_check]\ncount = 10\nwindow_seconds = 600",
+            "[limits.otp_check]\ncount = 10\nwindow_seconds = 0\n[limits.smart_id_starts]\ncount = 1",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-eid"))
+        .args(["check-config", "--config", path.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    for (key, why) in [
+        ("`limits.trusted_proxies[0]`", "IP networks"),
+        ("`limits.smart_id_start.count`", "at least 1"),
+        ("`limits.otp_check.window_seconds`", "between 1 and 86400"),
+        ("`limits.smart_id_starts`", "not a known budget"),
+    ] {
+        let line = said
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("{key} not named:\n{said}"));
+        assert!(line.contains(why), "{key}: {line}\n{said}");
+    }
+}
