@@ -15,6 +15,7 @@ mod issuance;
 #[allow(dead_code)]
 #[path = "../../tests/integration/harness/keys.rs"]
 mod keys;
+mod limits;
 mod load;
 mod plugin;
 mod probe;
@@ -71,6 +72,7 @@ fn main() {
         }
     };
     step("start", &mut || start_auth::rows(&opts, dir.path()));
+    step("limits", &mut || limits::rows(&opts, dir.path()));
     step("full-store", &mut || full_store::rows(&opts, dir.path()));
     step("issuance", &mut || issuance::rows(&opts, dir.path()));
     step("card", &mut || card::rows(&opts));

@@ -82,34 +82,39 @@ pub fn rows(opts: &Opts, dir: &Path) -> Vec<Row> {
 }
 
 /// A start request for the plugin on `port` (its continuation allow-list names that port).
-fn body_for(port: u16) -> String {
+pub fn body_for(port: u16) -> String {
     format!(r#"{{"attributes":["email","name"],"continuation":"http://127.0.0.1:{port}/done/x"}}"#)
 }
 
 /// Requests/s, p50, p99 and the server's CPU of `runs`.
 fn figures(name: &str, who: &str, runs: &[WrkRun]) -> Vec<Row> {
+    figures_in(SECTION, name, who, runs)
+}
+
+/// [`figures`] under another section's heading.
+pub fn figures_in(section: &str, name: &str, who: &str, runs: &[WrkRun]) -> Vec<Row> {
     let of = |f: fn(&WrkRun) -> f64| runs.iter().map(f).collect::<Vec<_>>();
     vec![
         Row::new(
-            SECTION,
+            section,
             format!("{name}: requests/s"),
             "/s",
             of(|w| w.per_second),
         ),
         Row::new(
-            SECTION,
+            section,
             format!("{name}: p50 latency"),
             "ms",
             of(|w| w.p50_ms),
         ),
         Row::new(
-            SECTION,
+            section,
             format!("{name}: p99 latency"),
             "ms",
             of(|w| w.p99_ms),
         ),
         Row::new(
-            SECTION,
+            section,
             format!("{name}: {who} CPU"),
             "cores",
             of(|w| w.cores),
@@ -119,7 +124,7 @@ fn figures(name: &str, who: &str, runs: &[WrkRun]) -> Vec<Row> {
 
 /// Panics unless `addr` answers `body` with 200 and a `client_url` starting with `prefix`: wrk
 /// counts statuses, never looks at bodies.
-fn answers(addr: SocketAddr, body: &str, prefix: &str) {
+pub fn answers(addr: SocketAddr, body: &str, prefix: &str) {
     let body = Bytes::from(body.to_string());
     let answer = load::block_on(async move {
         let mut c = Conn::new(addr);
