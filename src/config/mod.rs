@@ -318,7 +318,12 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         ));
     }
 
-    let pages = pages::pages(&raw.pages, &cont, base_dir, &mut errors);
+    let rp_looks: Vec<_> = raw
+        .relying_party
+        .iter()
+        .map(|rp| (rp.id.clone(), &rp.branding))
+        .collect();
+    let pages = pages::pages(&raw.pages, &cont, &rp_looks, base_dir, &mut errors);
     let card = means::card(&raw.means.card, &mut errors);
     let smart_id = means::smart_id(&raw.means.smart_id, base_dir, production, &mut errors);
 

@@ -42,6 +42,17 @@ pub struct RawService {
     pub name: String,
 }
 
+/// `[relying_party.branding]`: one relying party's look over the deployment's (each part
+/// optional; the logo is a file in `pages.static_dir`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBranding {
+    pub logo: Option<String>,
+    pub logo_alt: BTreeMap<String, String>,
+    pub primary_color: Option<String>,
+    pub footer: BTreeMap<String, String>,
+}
+
 /// The validated `[pages]`.
 #[derive(Debug, Clone, Default)]
 pub struct PagesSettings {
@@ -49,6 +60,8 @@ pub struct PagesSettings {
     pub labels: BTreeMap<AttributeTag, BTreeMap<String, String>>,
     pub requesters: Requesters,
     pub branding: Branding,
+    /// Relying party id -> its own branding (only those that set one).
+    pub rp_branding: BTreeMap<String, Branding>,
 }
 
 /// Each value's keys are page languages; empty values are refused.
@@ -89,6 +102,7 @@ fn display_name(raw: &str, key: &str, errors: &mut Vec<ConfigError>) -> Option<S
 pub(super) fn pages(
     raw: &RawPages,
     continuation: &[UrlPrefix],
+    relying_parties: &[(String, &RawBranding)],
     base_dir: &Path,
     errors: &mut Vec<ConfigError>,
 ) -> PagesSettings {
@@ -124,15 +138,46 @@ pub(super) fn pages(
     PagesSettings {
         labels,
         requesters: Requesters::new(services, default),
-        branding: branding(raw, base_dir, errors),
+        branding: branding(&raw.branding(), "pages", raw, base_dir, errors),
+        rp_branding: relying_parties
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, b))| {
+                b.logo.is_some() || b.primary_color.is_some() || !b.footer.is_empty()
+            })
+            .map(|(i, (id, b))| {
+                let key = format!("relying_party[{i}].branding");
+                (id.clone(), branding(b, &key, raw, base_dir, errors))
+            })
+            .collect(),
     }
 }
 
-fn branding(raw: &RawPages, base_dir: &Path, errors: &mut Vec<ConfigError>) -> Branding {
+impl RawPages {
+    /// The deployment's branding keys, in the shape a relying party's take.
+    fn branding(&self) -> RawBranding {
+        RawBranding {
+            logo: self.logo.clone(),
+            logo_alt: self.logo_alt.clone(),
+            primary_color: self.primary_color.clone(),
+            footer: self.footer.clone(),
+        }
+    }
+}
+
+/// One look, checked: `at` is where its keys are (`pages`, `relying_party[0].branding`); the
+/// logo is read from `pages.static_dir` for every one of them.
+fn branding(
+    raw: &RawBranding,
+    at: &str,
+    pages: &RawPages,
+    base_dir: &Path,
+    errors: &mut Vec<ConfigError>,
+) -> Branding {
     let primary = raw.primary_color.as_deref().and_then(|c| {
         let parsed = Colour::parse(c).ok_or_else(|| {
             errors.push(ConfigError::key(
-                "pages.primary_color",
+                format!("{at}.primary_color"),
                 "must be #rrggbb (six hex digits)",
             ))
         });
@@ -141,7 +186,7 @@ fn branding(raw: &RawPages, base_dir: &Path, errors: &mut Vec<ConfigError>) -> B
         let ratio = colour.contrast_with(Colour::WHITE);
         if ratio < 4.5 {
             errors.push(ConfigError::key(
-                "pages.primary_color",
+                format!("{at}.primary_color"),
                 format!(
                     "has a contrast ratio of {ratio:.2}:1 with white; WCAG AA needs at least 4.5:1 (choose a darker colour)"
                 ),
@@ -150,43 +195,41 @@ fn branding(raw: &RawPages, base_dir: &Path, errors: &mut Vec<ConfigError>) -> B
         }
         Some(colour)
     });
-    let logo = match (&raw.static_dir, &raw.logo) {
+    let logo_key = format!("{at}.logo");
+    let logo = match (&pages.static_dir, &raw.logo) {
         (_, None) => None,
         (None, Some(_)) => {
             errors.push(ConfigError::key(
-                "pages.logo",
+                &logo_key,
                 "needs pages.static_dir (the directory the logo is in)",
             ));
             None
         }
-        (Some(dir), Some(file)) => logo(&base_dir.join(dir), file, errors),
+        (Some(dir), Some(file)) => logo(&base_dir.join(dir), file, &logo_key, errors),
     };
     if logo.is_some() && raw.logo_alt.is_empty() {
         errors.push(ConfigError::key(
-            "pages.logo_alt",
+            format!("{at}.logo_alt"),
             "give the logo's text (the organisation's name) at least in English",
         ));
     }
     Branding {
         primary,
         logo,
-        logo_alt: per_language(&raw.logo_alt, "pages.logo_alt", errors),
-        footer: per_language(&raw.footer, "pages.footer", errors),
+        logo_alt: per_language(&raw.logo_alt, &format!("{at}.logo_alt"), errors),
+        footer: per_language(&raw.footer, &format!("{at}.footer"), errors),
     }
 }
 
 /// A logo is read once at start-up: a plain file name (no path), of a known type, at most
 /// 256 KiB (it is sent with every page view).
-fn logo(dir: &Path, file: &str, errors: &mut Vec<ConfigError>) -> Option<Logo> {
+fn logo(dir: &Path, file: &str, key: &str, errors: &mut Vec<ConfigError>) -> Option<Logo> {
     let kind = match file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()) {
         Some(e) if e == "svg" => "image/svg+xml",
         Some(e) if e == "png" => "image/png",
         Some(e) if e == "jpg" || e == "jpeg" => "image/jpeg",
         _ => {
-            errors.push(ConfigError::key(
-                "pages.logo",
-                "must be an .svg, .png or .jpg file",
-            ));
+            errors.push(ConfigError::key(key, "must be an .svg, .png or .jpg file"));
             return None;
         }
     };
@@ -196,7 +239,7 @@ fn logo(dir: &Path, file: &str, errors: &mut Vec<ConfigError>) -> Option<Logo> {
         && !file.starts_with('.');
     if !plain {
         errors.push(ConfigError::key(
-            "pages.logo",
+            key,
             "must be a file name in pages.static_dir (letters, digits, '.', '_', '-')",
         ));
         return None;
@@ -208,14 +251,11 @@ fn logo(dir: &Path, file: &str, errors: &mut Vec<ConfigError>) -> Option<Logo> {
             bytes,
         }),
         Ok(_) => {
-            errors.push(ConfigError::key("pages.logo", "must be at most 256 KiB"));
+            errors.push(ConfigError::key(key, "must be at most 256 KiB"));
             None
         }
         Err(e) => {
-            errors.push(ConfigError::key(
-                "pages.logo",
-                format!("cannot read {file}: {e}"),
-            ));
+            errors.push(ConfigError::key(key, format!("cannot read {file}: {e}")));
             None
         }
     }

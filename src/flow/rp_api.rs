@@ -190,7 +190,14 @@ impl FlowService {
 
     fn created_body(&self, id: &FlowId, record: &FlowRecord, api: &ApiSession) -> Value {
         let mut body = api_session::summary(id.as_str(), record, api, now_millis());
-        body["authenticationUrl"] = json!(format!("{}/flow/{}", self.public_url.base(), id));
+        // The pages open in the relying party's language; `?lang=` is the switcher's own
+        // parameter, so the citizen's later choice still wins (the value is from LANGUAGES).
+        let lang = api
+            .language
+            .as_deref()
+            .map(|l| format!("?lang={l}"))
+            .unwrap_or_default();
+        body["authenticationUrl"] = json!(format!("{}/flow/{}{lang}", self.public_url.base(), id));
         body["allowedProviders"] = json!(api
             .providers
             .iter()

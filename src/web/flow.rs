@@ -44,7 +44,7 @@ pub fn flow_data(b: &Browser<'_>, view: &FlowView) -> serde_json::Value {
         .flows
         .requester(view)
         .or_else(|| b.pages.site().requester(&view.continuation));
-    json!({"id": view.id.as_str(), "csrf": view.csrf, "service": service})
+    json!({"id": view.id.as_str(), "csrf": view.csrf, "service": service, "rp": view.rp})
 }
 
 pub enum Opened {

@@ -41,10 +41,14 @@ const STATIC: &[(&str, &str)] = &[
 ];
 
 /// Stylesheets, scripts and icons, compiled in; `site.css` is the deployment's colours.
-#[rocket::get("/static/<file>")]
-fn asset(file: &str, pages: &rocket::State<Pages>) -> Option<(ContentType, String)> {
+#[rocket::get("/static/<file>?<rp>")]
+fn asset(
+    file: &str,
+    rp: Option<&str>,
+    pages: &rocket::State<Pages>,
+) -> Option<(ContentType, String)> {
     if file == "site.css" {
-        return Some((ContentType::CSS, pages.site().stylesheet()));
+        return Some((ContentType::CSS, pages.site().stylesheet(rp)));
     }
     let (_, body) = STATIC.iter().find(|(name, _)| *name == file)?;
     let kind = match file.rsplit_once('.').map(|(_, e)| e) {

@@ -136,7 +136,9 @@ impl Pages {
             .map(|l| json!({"code": l.code(), "name": l.endonym(), "current": *l == lang}))
             .collect();
         ctx.insert("langs", &langs);
-        ctx.insert("brand", &self.site.brand(lang, &self.base));
+        // A relying party's flow page carries its id (`rp`, see `flow_data`): its own look.
+        let rp = ctx.get("rp").and_then(|v| v.as_str()).map(str::to_string);
+        ctx.insert("brand", &self.site.brand(lang, &self.base, rp.as_deref()));
         self.tera.render(template, &ctx)
     }
 

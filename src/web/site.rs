@@ -20,6 +20,8 @@ pub struct Site {
     fields: Vec<BTreeMap<AttributeTag, String>>,
     requesters: Requesters,
     branding: Branding,
+    /// Relying party id -> its own look, over the deployment's.
+    rp_branding: BTreeMap<String, Branding>,
     /// Where citizens get the card connector.
     pub connector_download: Option<String>,
 }
@@ -34,6 +36,7 @@ impl Site {
             ],
             requesters: config.pages.requesters.clone(),
             branding: config.pages.branding.clone(),
+            rp_branding: config.pages.rp_branding.clone(),
             connector_download: config.card.connector_download_url.clone(),
         }
     }
@@ -77,33 +80,49 @@ impl Site {
         self.requesters.display_name(continuation)
     }
 
-    /// The branding as templates see it: `logo` (URL), `logo_alt`, `footer`, `styled`.
-    pub fn brand(&self, lang: Lang, base: &str) -> Value {
+    /// The branding as templates see it: `logo` (URL), `logo_alt`, `footer`, `stylesheet`
+    /// (URL, when a colour is set). A relying party's flow (`rp`) gets each part it sets, the
+    /// deployment's for the rest; a logo and its text go together.
+    pub fn brand(&self, lang: Lang, base: &str, rp: Option<&str>) -> Value {
+        let own = rp.and_then(|id| self.rp_branding.get(id).map(|b| (id, b)));
         let in_lang =
             |m: &BTreeMap<String, String>| m.get(lang.code()).or_else(|| m.get("en")).cloned();
+        let dep = &self.branding;
+        let with_logo = own
+            .map(|(_, b)| b)
+            .filter(|b| b.logo.is_some())
+            .unwrap_or(dep);
+        let footer = own
+            .map(|(_, b)| &b.footer)
+            .filter(|f| !f.is_empty())
+            .unwrap_or(&dep.footer);
+        let stylesheet = match own {
+            Some((id, b)) if b.primary.is_some() => Some(format!("{base}/static/site.css?rp={id}")),
+            _ => dep.primary.map(|_| format!("{base}/static/site.css")),
+        };
         json!({
-            "logo": self.branding.logo.as_ref().map(|l| format!("{base}/static/site/{}", l.file)),
-            "logo_alt": in_lang(&self.branding.logo_alt),
-            "footer": in_lang(&self.branding.footer),
-            "styled": self.branding.primary.is_some(),
+            "logo": with_logo.logo.as_ref().map(|l| format!("{base}/static/site/{}", l.file)),
+            "logo_alt": in_lang(&with_logo.logo_alt),
+            "footer": in_lang(footer),
+            "stylesheet": stylesheet,
         })
     }
 
-    /// `/static/site.css`: the operator's colour as the pages' CSS variables (a stylesheet of
-    /// its own: the CSP allows no inline styles).
-    pub fn stylesheet(&self) -> String {
-        match self.branding.primary {
+    /// `/static/site.css` (`?rp=<id>` for a relying party's own colour): the colour as the
+    /// pages' CSS variables (a stylesheet of its own: the CSP allows no inline styles).
+    pub fn stylesheet(&self, rp: Option<&str>) -> String {
+        let own = rp.and_then(|id| self.rp_branding.get(id)?.primary);
+        match own.or(self.branding.primary) {
             Some(c) => format!(":root {{ --accent: {c}; }}\n"),
             None => String::new(),
         }
     }
 
-    /// The logo, when `file` names it.
+    /// The deployment's or a relying party's logo, when `file` names one.
     pub fn logo(&self, file: &str) -> Option<(&'static str, &[u8])> {
-        self.branding
-            .logo
-            .as_ref()
-            .filter(|l| l.file == file)
+        std::iter::once(&self.branding)
+            .chain(self.rp_branding.values())
+            .find_map(|b| b.logo.as_ref().filter(|l| l.file == file))
             .map(|l| (l.content_type, l.bytes.as_slice()))
     }
 }

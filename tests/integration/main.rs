@@ -2,6 +2,7 @@
 mod harness;
 mod support;
 
+mod branding_browser;
 mod browser_demo;
 mod card;
 mod card_browser;

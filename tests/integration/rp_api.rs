@@ -21,7 +21,7 @@ pub const OTHER_KEY: &str = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5
 pub const SECRET: &str = "whsec-test-0123456789abcdef0123456789abcdef";
 pub const CALLBACK: &str = "http://127.0.0.1:9300/back";
 
-fn sha256_hex(s: &str) -> String {
+pub fn sha256_hex(s: &str) -> String {
     openssl::sha::sha256(s.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -157,12 +157,20 @@ async fn a_session_walks_to_success_with_status_redirect_and_webhook(store: Stor
     assert_eq!(created["language"], "nl");
     assert_eq!(created["sessionLifetime"], 600);
     assert!(created["expiresAt"].as_str().unwrap().ends_with('Z'));
-    let url = created["authenticationUrl"].as_str().unwrap();
-    assert_eq!(url, format!("{}/flow/{id}", app.base));
+    let asked = created["authenticationUrl"].as_str().unwrap();
+    assert_eq!(asked, format!("{}/flow/{id}?lang=nl", app.base));
+    let url = crate::harness::app::without_query(asked);
 
     // Same pages as an ID Contact flow; the start page names the relying party, escaped.
     let browser = TestApp::browser();
-    let page = browser.get(url).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(asked)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("City of Testville &lt;portal&gt;"), "{page}");
     assert_eq!(status(&app, id).await["status"], "CREATED");
     let csrf = csrf_of(&page);
@@ -414,4 +422,41 @@ async fn an_id_contact_flow_and_an_api_session_side_by_side() {
     assert_eq!(app.open_token(&token).claims["status"], "succes");
     let id = created["id"].as_str().unwrap();
     assert_eq!(status(&app, id).await["status"], "SUCCESS");
+}
+
+fn page_lang(html: &str) -> &str {
+    let at = html.find("<html lang=\"").expect("an html lang") + 12;
+    html[at..].split('"').next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_open_in_the_sessions_language_and_the_switcher_still_wins() {
+    let app = app(StoreKind::Memory, None, false).await;
+    let french = |b: &reqwest::Client, url: String| {
+        b.get(url)
+            .header("Accept-Language", "fr-BE,fr;q=0.9")
+            .send()
+    };
+    // `language: nl` beats the browser's French.
+    let created = create_ok(&app).await;
+    let url = created["authenticationUrl"].as_str().unwrap();
+    assert!(url.ends_with("?lang=nl"), "{url}");
+    let browser = TestApp::browser();
+    let page = french(&browser, url.to_string()).await.unwrap();
+    assert_eq!(page_lang(&page.text().await.unwrap()), "nl");
+    // The citizen switches to German; the session's language does not come back.
+    let flow = url.split('?').next().unwrap();
+    let switched = french(&browser, format!("{flow}?lang=de")).await.unwrap();
+    assert_eq!(page_lang(&switched.text().await.unwrap()), "de");
+    let again = french(&browser, flow.to_string()).await.unwrap();
+    assert_eq!(page_lang(&again.text().await.unwrap()), "de");
+    // No `language`: the URL has no query and the browser's language is used.
+    let mut body = create_body();
+    body.as_object_mut().unwrap().remove("language");
+    let res = create(&app, Some(KEY), &body).await;
+    let created: Value = res.json().await.unwrap();
+    let url = created["authenticationUrl"].as_str().unwrap();
+    assert!(!url.contains('?'), "{url}");
+    let page = french(&TestApp::browser(), url.to_string()).await.unwrap();
+    assert_eq!(page_lang(&page.text().await.unwrap()), "fr");
 }

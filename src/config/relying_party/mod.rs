@@ -31,6 +31,9 @@ pub struct RawRelyingParty {
     pub subject_in_webhook: bool,
     #[serde(default)]
     pub validation_report: bool,
+    /// `[relying_party.branding]`: its logo, colour and footer on its citizens' pages.
+    #[serde(default)]
+    pub branding: super::pages::RawBranding,
 }
 
 /// `[api]` as written.

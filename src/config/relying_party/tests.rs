@@ -16,6 +16,7 @@ fn raw() -> RawRelyingParty {
         api_key_sha256: HASH.into(),
         subject_in_webhook: false,
         validation_report: true,
+        branding: Default::default(),
     }
 }
 
@@ -72,4 +73,50 @@ fn bad_entries_are_explained_by_key() {
         errors[0].key, "relying_party[0].means[1]",
         "beid is not enabled"
     );
+}
+
+#[test]
+fn a_relying_partys_branding_is_checked_like_the_deployments() {
+    use crate::config::pages::{pages, RawBranding, RawPages};
+    let light = RawBranding {
+        primary_color: Some("#66aaff".into()),
+        logo: Some("portal.svg".into()),
+        footer: [("xx".to_string(), "Footer".to_string())].into(),
+        ..RawBranding::default()
+    };
+    let fine = RawBranding {
+        primary_color: Some("#6b2c91".into()),
+        ..RawBranding::default()
+    };
+    let unbranded = RawBranding::default();
+    let mut errors = Vec::new();
+    let settings = pages(
+        &RawPages::default(),
+        &[],
+        &[
+            ("portal".into(), &light),
+            ("helpdesk".into(), &fine),
+            ("kiosk".into(), &unbranded),
+        ],
+        std::path::Path::new("."),
+        &mut errors,
+    );
+    let keys: Vec<_> = errors.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "relying_party[0].branding.primary_color",
+        "relying_party[0].branding.logo",
+        "relying_party[0].branding.footer.xx",
+    ] {
+        assert!(keys.contains(&key), "{key} not reported: {keys:?}");
+    }
+    assert!(errors.iter().any(|e| e.problem.contains("4.5:1")));
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(
+        settings.rp_branding["helpdesk"]
+            .primary
+            .unwrap()
+            .to_string(),
+        "#6b2c91"
+    );
+    assert!(!settings.rp_branding.contains_key("kiosk"));
 }

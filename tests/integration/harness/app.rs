@@ -337,6 +337,7 @@ impl Client {
         let page = browser.get(client_url).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let csrf = csrf_of(&page.text().await.unwrap());
+        let client_url = without_query(client_url);
         let res = browser
             .post(format!("{client_url}/means"))
             .form(&[("csrf", csrf.as_str()), ("means", means)])
@@ -352,6 +353,7 @@ impl Client {
         let page = browser.get(client_url).send().await.unwrap();
         let csrf = csrf_of(&page.text().await.unwrap());
         let form = [("csrf", csrf.as_str())];
+        let client_url = without_query(client_url);
         browser
             .post(format!("{client_url}/cancel"))
             .form(&form)
@@ -363,6 +365,7 @@ impl Client {
     /// Walks the test means to the end; gives the final response (a 303).
     pub async fn walk(&self, browser: &reqwest::Client, client_url: &str) -> reqwest::Response {
         let csrf = self.choose_test(browser, client_url).await;
+        let client_url = without_query(client_url);
         let confirm = browser
             .get(format!("{client_url}/test"))
             .send()
@@ -387,6 +390,12 @@ impl Client {
         );
         opened
     }
+}
+
+/// A flow URL without its query (an API session's `authenticationUrl` may carry `?lang=`), so
+/// the next steps' paths can be appended.
+pub fn without_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 pub fn csrf_of(html: &str) -> String {
