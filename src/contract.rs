@@ -31,7 +31,7 @@ struct StartAuthWire<'a> {
 #[derive(Deserialize)]
 struct WireStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StartAuthResponse {
     pub client_url: String,
 }

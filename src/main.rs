@@ -33,6 +33,8 @@ enum Command {
     CheckCert(auth_eid::check_cert::CheckCertArgs),
     /// The citizen's local card agent (loopback only, allow-listed web origins).
     Connector(auth_eid::connector::ConnectorArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (also served at /api/openapi.json).
+    Openapi,
     /// Simulators for tests and demos.
     Simulate {
         #[command(subcommand)]
@@ -54,6 +56,10 @@ fn main() -> ExitCode {
         Command::Serve { config } => cli::serve(config),
         Command::CheckConfig { config } => cli::check_config(config),
         Command::Demo(args) => cli::demo(args),
+        Command::Openapi => {
+            println!("{}", auth_eid::web::openapi::json());
+            ExitCode::SUCCESS
+        }
         Command::Connector(args) => auth_eid::connector::run(args),
         Command::Simulate { what } => match what {
             SimulateWhat::Card(args) => auth_eid::simulate::card::run(args),

@@ -16,3 +16,14 @@ ensure_packages() {
 
 # What building the binary needs.
 BUILD_PACKAGES=(gcc pkg-config libssl-dev libpcsclite-dev)
+
+# Python tools for the tests (PyPI), in a virtual environment under target/ so the system's
+# Python stays as it is (Debian refuses pip installs into it). Prints the venv's bin directory.
+python_tools() {
+  local venv=target/test-venv
+  if [ ! -x "$venv/bin/pip" ]; then
+    python3 -m venv "$venv" 2>/dev/null || { ensure_packages python3-venv && python3 -m venv "$venv"; }
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@" >&2
+  echo "$PWD/$venv/bin"
+}

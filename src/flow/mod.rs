@@ -1,7 +1,7 @@
 //! The flow: started by the core, bound to one browser, finished by a means, delivered once.
 //! No HTTP types here: routes hand in parsed values and get domain results back.
 
-mod api_session;
+pub mod api_session;
 pub mod card;
 mod finish;
 mod record;

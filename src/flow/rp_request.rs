@@ -40,7 +40,7 @@ impl BadRequest {
 }
 
 /// The three places the browser may be sent back to, each on the relying party's allow-list.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Callbacks {
     pub success: String,
     pub abort: String,

@@ -15,14 +15,14 @@ use x509_parser::certificate::X509Certificate;
 /// Version of the JSON schema below.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Valid,
     Invalid,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckResult {
     Pass,
@@ -31,7 +31,7 @@ pub enum CheckResult {
 }
 
 /// Where a revocation answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RevocationSource {
     Ocsp,
@@ -40,7 +40,7 @@ pub enum RevocationSource {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Check {
     /// `parse`, `anchor`, `signature`, `validity`, `end_entity`, `key`, `key_usage`, `eku`,
     /// `policy`, `revocation`.
@@ -81,7 +81,7 @@ impl Check {
 }
 
 /// One certificate of the chain, leaf first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CertSummary {
     pub subject: String,
     pub issuer: String,
@@ -99,7 +99,7 @@ pub struct CertSummary {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidationReport {
     pub schema_version: u32,
     pub profile: String,

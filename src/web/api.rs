@@ -108,6 +108,20 @@ impl From<FlowError> for ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/start_authentication",
+    tag = "ID Contact",
+    summary = "Start a flow (an ID Contact core)",
+    request_body = super::openapi::StartAuthenticationRequest,
+    responses(
+        (status = 200, description = "The flow's page for the citizen.", body = crate::contract::StartAuthResponse),
+        (status = 400, description = "The request's mistake; the message names the field.", body = super::openapi::Error),
+        (status = 413, description = "Body over 64 KiB.", body = super::openapi::Error),
+        (status = 415, description = "Not JSON.", body = super::openapi::Error),
+        (status = 429, description = "Over a rate limit (off by default); see Retry-After.", body = super::openapi::Error),
+        (status = 503, description = "Our side: too many live flows, or the store is down.", body = super::openapi::Error),
+    ),
+)]
 #[rocket::post("/start_authentication", data = "<body>")]
 pub async fn start_authentication(
     content_type: Option<&ContentType>,
@@ -227,6 +241,16 @@ impl<'r> FromRequest<'r> for RequestSpan {
 }
 
 /// Always 200, never reads cookies: the contract says this endpoint must not fail.
+#[utoipa::path(
+    post, path = "/session/{sid}/update",
+    tag = "ID Contact",
+    summary = "A session update (a communication platform, at the token's session_url)",
+    params(
+        ("sid" = String, Path, description = "The session id from the token's session_url."),
+        ("type" = Option<String>, Query, description = "`user_active` extends the session, `logout` ends it."),
+    ),
+    responses((status = 200, description = "Always, with an empty body: unknown sessions and types included.")),
+)]
 #[rocket::post("/session/<sid>/update")]
 pub async fn session_update(
     sid: &str,
@@ -241,6 +265,11 @@ pub async fn session_update(
     Status::Ok
 }
 
+#[utoipa::path(
+    get, path = "/health/live",
+    tag = "Health",
+    responses((status = 200, description = "The process answers.", body = super::openapi::Live)),
+)]
 #[rocket::get("/health/live")]
 pub fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "live"}))
@@ -248,6 +277,14 @@ pub fn live() -> Json<serde_json::Value> {
 
 /// 200 only while the store answers and no shutdown is in progress; the reason is one word
 /// for the operator, never a connection detail.
+#[utoipa::path(
+    get, path = "/health/ready",
+    tag = "Health",
+    responses(
+        (status = 200, description = "The store answers and no shutdown is under way.", body = super::openapi::Ready),
+        (status = 503, description = "Not ready: `reason` says why in one word.", body = super::openapi::Ready),
+    ),
+)]
 #[rocket::get("/health/ready")]
 pub async fn ready(
     flows: &State<Arc<FlowService>>,

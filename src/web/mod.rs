@@ -9,6 +9,7 @@ pub mod headers;
 mod lang;
 mod lifecycle;
 pub mod limits;
+pub mod openapi;
 pub mod pages;
 pub mod rp_api;
 pub mod server;
@@ -81,6 +82,7 @@ pub fn routes() -> Vec<Route> {
         rp_api::create_session,
         rp_api::get_session,
         rp_api::delete_session,
+        openapi::document,
         flow::head,
         flow::open,
         flow::choose,

@@ -126,6 +126,25 @@ impl<'r> FromRequest<'r> for IdempotencyKey {
 
 type Reply = Result<(Status, Json<Value>), RpError>;
 
+#[utoipa::path(
+    post, path = "/api/v1/sessions",
+    tag = "Sessions",
+    summary = "Create a session",
+    security(("apiKey" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retried create with the same key and body returns the same session.")),
+    request_body = super::openapi::CreateSessionRequest,
+    responses(
+        (status = 201, description = "Created; send the citizen to authenticationUrl.", body = super::openapi::CreatedSession),
+        (status = 400, description = "The request's mistake; the message names the field.", body = super::openapi::Error),
+        (status = 401, description = "No or an unknown API key; see WWW-Authenticate.", body = super::openapi::Error),
+        (status = 409, description = "A create with this Idempotency-Key is still being stored: retry shortly.", body = super::openapi::Error),
+        (status = 413, description = "Body too large.", body = super::openapi::Error),
+        (status = 415, description = "Not JSON.", body = super::openapi::Error),
+        (status = 422, description = "This Idempotency-Key was used with another body.", body = super::openapi::Error),
+        (status = 429, description = "Over the relying party's or the address's create budget; see Retry-After.", body = super::openapi::Error),
+        (status = 503, description = "Our side: the store is full or unavailable.", body = super::openapi::Error),
+    ),
+)]
 #[rocket::post("/api/v1/sessions", data = "<body>")]
 pub async fn create_session(
     caller: Result<RpCaller<'_>, Unauthorized>,
@@ -156,6 +175,19 @@ pub async fn create_session(
     answer.instrument(span.0).await
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/sessions/{id}",
+    tag = "Sessions",
+    summary = "A session's status, tracker and (for a while after a success) subject",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The session id from the create answer.")),
+    responses(
+        (status = 200, description = "The session.", body = super::openapi::Session),
+        (status = 401, description = "No or an unknown API key; see WWW-Authenticate.", body = super::openapi::Error),
+        (status = 404, description = "No such session of this relying party.", body = super::openapi::Error),
+        (status = 503, description = "Our side: the store is unavailable.", body = super::openapi::Error),
+    ),
+)]
 #[rocket::get("/api/v1/sessions/<id>")]
 pub async fn get_session(
     id: &str,
@@ -168,6 +200,20 @@ pub async fn get_session(
     Ok((Status::Ok, Json(session)))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/sessions/{id}",
+    tag = "Sessions",
+    summary = "Cancel a session that has not ended (it becomes ABORT)",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The session id from the create answer.")),
+    responses(
+        (status = 200, description = "The cancelled session.", body = super::openapi::Session),
+        (status = 401, description = "No or an unknown API key; see WWW-Authenticate.", body = super::openapi::Error),
+        (status = 404, description = "No such session of this relying party.", body = super::openapi::Error),
+        (status = 409, description = "The session has already ended.", body = super::openapi::Error),
+        (status = 503, description = "Our side: the store is unavailable.", body = super::openapi::Error),
+    ),
+)]
 #[rocket::delete("/api/v1/sessions/<id>")]
 pub async fn delete_session(
     id: &str,

@@ -19,6 +19,7 @@ mod logs;
 mod multi_instance;
 mod multi_instance_process;
 mod multi_instance_tls;
+mod openapi;
 mod operator_logs;
 mod pages_browser;
 mod pki;

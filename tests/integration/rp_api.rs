@@ -12,6 +12,7 @@ use auth_eid::delivery::webhook;
 use serde_json::{json, Value};
 
 use crate::harness::app::{csrf_of, location};
+use crate::harness::openapi::assert_conforms;
 use crate::harness::receiver::Receiver;
 use crate::harness::{for_each_store, free_port, Options, TestApp};
 
@@ -111,7 +112,9 @@ pub async fn create(app: &TestApp, key: Option<&str>, body: &Value) -> reqwest::
 pub async fn create_ok(app: &TestApp) -> Value {
     let res = create(app, Some(KEY), &create_body()).await;
     assert_eq!(res.status(), 201);
-    res.json().await.unwrap()
+    let created = res.json().await.unwrap();
+    assert_conforms(&created, "CreatedSession");
+    created
 }
 
 pub async fn get(app: &TestApp, key: &str, id: &str) -> reqwest::Response {
@@ -126,7 +129,16 @@ pub async fn get(app: &TestApp, key: &str, id: &str) -> reqwest::Response {
 pub async fn status(app: &TestApp, id: &str) -> Value {
     let res = get(app, KEY, id).await;
     assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    let session = res.json().await.unwrap();
+    assert_conforms(&session, "Session");
+    session
+}
+
+/// A received webhook body, checked against the document.
+pub fn event_of(body: &str) -> Value {
+    let event = serde_json::from_str(body).unwrap();
+    assert_conforms(&event, "WebhookEvent");
+    event
 }
 
 pub fn steps(session: &Value) -> Vec<String> {
@@ -204,7 +216,7 @@ async fn a_session_walks_to_success_with_status_redirect_and_webhook(store: Stor
     let hook = &got[0];
     assert_eq!(hook.content_type.as_deref(), Some("application/json"));
     verify(hook.signature.as_deref().unwrap(), &hook.body).unwrap();
-    let event: Value = serde_json::from_str(&hook.body).unwrap();
+    let event = event_of(&hook.body);
     assert_eq!(event["type"], "session.success");
     assert_eq!(event["sessionId"], id);
     assert_eq!(event["status"], "SUCCESS");
@@ -248,7 +260,7 @@ async fn the_citizen_cancels_abort(store: StoreKind) {
     assert_eq!(aborted["error"]["code"], "cancelled_by_user");
     assert!(aborted.get("subject").is_none());
     let got = receiver.wait_for(1, Duration::from_secs(5)).await;
-    let event: Value = serde_json::from_str(&got[0].body).unwrap();
+    let event = event_of(&got[0].body);
     assert_eq!(event["type"], "session.abort");
     assert!(event.get("subject").is_none());
 }
@@ -360,9 +372,12 @@ async fn delete_cancels_an_open_session_once() {
     let res = delete().await.unwrap();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
+    assert_conforms(&body, "Session");
     assert_eq!(body["status"], "ABORT");
     assert_eq!(body["error"]["code"], "cancelled_by_relying_party");
-    assert_eq!(delete().await.unwrap().status(), 409);
+    let again = delete().await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_conforms(&again.json().await.unwrap(), "Error");
     // The citizen's link shows the flow as finished: no means to choose any more.
     let url = created["authenticationUrl"].as_str().unwrap();
     let page = TestApp::browser().get(url).send().await.unwrap();

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod browser;
 pub mod keys;
+pub mod openapi;
 pub mod pages;
 pub mod process;
 pub mod receiver;

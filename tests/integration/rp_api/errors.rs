@@ -1,6 +1,7 @@
 //! The caller's mistakes: missing or wrong keys (401), another relying party's session (404),
 //! bad input (400 naming the field). Nothing is created or changed by any of them.
 
+use crate::harness::openapi::assert_conforms;
 use auth_eid::config::StoreKind;
 use serde_json::{json, Value};
 
@@ -21,6 +22,7 @@ async fn wrong_or_missing_keys_get_401_and_others_sessions_404() {
             "{challenge}"
         );
         let body: Value = res.json().await.unwrap();
+        assert_conforms(&body, "Error");
         assert_eq!(body["error"], "unauthorized");
     }
     let created = create_ok(&app).await;
@@ -124,6 +126,7 @@ async fn bad_input_is_400_naming_the_field() {
         let res = create(&app, Some(KEY), &body).await;
         assert_eq!(res.status(), 400, "{change}");
         let err: Value = res.json().await.unwrap();
+        assert_conforms(&err, "Error");
         assert_eq!(err["error"], code, "{change}: {err}");
         assert!(err["message"].as_str().unwrap().contains(field), "{err}");
         assert_eq!(

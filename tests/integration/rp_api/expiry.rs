@@ -34,7 +34,7 @@ async fn an_expired_session_sends_session_expired_once(store: StoreKind) {
     let got = receiver.wait_for(1, Duration::from_secs(6)).await;
     assert_eq!(got.len(), 1);
     verify(got[0].signature.as_deref().unwrap(), &got[0].body).unwrap();
-    let event: Value = serde_json::from_str(&got[0].body).unwrap();
+    let event = super::event_of(&got[0].body);
     assert_eq!(event["type"], "session.expired");
     assert_eq!(event["sessionId"], id);
     assert_eq!(event["status"], "EXPIRED");
@@ -60,7 +60,7 @@ async fn an_ended_session_sends_no_expiry_event(store: StoreKind) {
     tokio::time::sleep(Duration::from_millis(3_500)).await;
     let got = receiver.received();
     assert_eq!(got.len(), 1, "the success only");
-    let event: Value = serde_json::from_str(&got[0].body).unwrap();
+    let event = super::event_of(&got[0].body);
     assert_eq!(event["type"], "session.success");
 }
 
@@ -92,7 +92,7 @@ async fn two_instances_on_redis_send_each_expiry_once() {
     let mut sent: Vec<String> = got_then
         .iter()
         .map(|r| {
-            let event: Value = serde_json::from_str(&r.body).unwrap();
+            let event = super::event_of(&r.body);
             assert_eq!(event["type"], "session.expired");
             event["sessionId"].as_str().unwrap().to_string()
         })

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use auth_eid::config::StoreKind;
 use auth_eid::delivery::webhook::{self, VerifyError};
-use serde_json::Value;
 
 use super::{app, create_ok, redis_pair, status, verify, SECRET};
 use crate::harness::receiver::Receiver;
@@ -31,7 +30,7 @@ async fn a_receiver_down_for_30_s_then_up_gets_the_event_once() {
     let got = receiver.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
     verify(got[0].signature.as_deref().unwrap(), &got[0].body).unwrap();
-    let event: Value = serde_json::from_str(&got[0].body).unwrap();
+    let event = super::event_of(&got[0].body);
     assert_eq!(event["sessionId"], id.as_str());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.received().len(), 1, "once, no more retries");
@@ -51,7 +50,7 @@ async fn retries_send_the_same_bytes_each_signed_afresh() {
     for r in &got {
         verify(r.signature.as_deref().unwrap(), &r.body).unwrap();
     }
-    let event: Value = serde_json::from_str(&got[0].body).unwrap();
+    let event = super::event_of(&got[0].body);
     assert_eq!(event["subject"]["email"], "an@example.org", "opted in");
 }
 
