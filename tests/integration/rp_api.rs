@@ -3,6 +3,7 @@
 
 mod errors;
 mod expiry;
+mod means;
 mod webhooks;
 
 use std::time::Duration;

@@ -18,7 +18,7 @@ mod resume;
 mod revocation;
 mod store_outage;
 
-const OK: &str = "40504040001"; // PNOEE: OK, "OK TESTNUMBER", born 1905-04-04, 6144-bit key
+pub(crate) const OK: &str = "40504040001"; // PNOEE: OK, "OK TESTNUMBER", born 1905-04-04, 6144-bit key
 pub(crate) const TAGS: &[&str] = &["name", "birthdate", "sid"];
 
 /// `[means.smart_id]` and a demo `[trust.smart_id]` pointing at `sim`. Revocation is off: the
@@ -97,7 +97,7 @@ pub(crate) async fn submit(
 }
 
 /// Submits the code and shows the waiting page (which starts the session); gives its HTML.
-async fn start(
+pub(crate) async fn start(
     b: &reqwest::Client,
     client_url: &str,
     csrf: &str,
@@ -117,7 +117,7 @@ async fn start(
 }
 
 /// Polls the status endpoint until the phone has answered; gives the last answer's body.
-async fn settle(b: &reqwest::Client, client_url: &str) -> String {
+pub(crate) async fn settle(b: &reqwest::Client, client_url: &str) -> String {
     for _ in 0..200 {
         let res = b
             .get(format!("{client_url}/smart-id/status"))
@@ -140,7 +140,7 @@ async fn settle(b: &reqwest::Client, client_url: &str) -> String {
     panic!("the Smart-ID session never ended");
 }
 
-async fn finish(b: &reqwest::Client, client_url: &str, csrf: &str) -> reqwest::Response {
+pub(crate) async fn finish(b: &reqwest::Client, client_url: &str, csrf: &str) -> reqwest::Response {
     b.post(format!("{client_url}/smart-id/finish"))
         .form(&[("csrf", csrf)])
         .send()
@@ -155,7 +155,7 @@ fn vc_of(html: &str) -> String {
     text[..text.find('<').unwrap()].to_string()
 }
 
-fn ok_attributes() -> Value {
+pub(crate) fn ok_attributes() -> Value {
     json!({"name": "OK TESTNUMBER", "birthdate": "1905-04-04", "sid": "PNOEE-40504040001"})
 }
 

@@ -91,6 +91,24 @@ pub enum Language {
     En,
 }
 
+/// The certificate validation of a success: Smart-ID's one report (its certificate), or the
+/// card's two (the authentication certificate, and the National Register's certificate that
+/// signed the identity file when the card's files were read).
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Validation {
+    One(ValidationReport),
+    Card(CardValidation),
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct CardValidation {
+    pub authentication: ValidationReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub national_register: Option<ValidationReport>,
+}
+
 /// One step of a session's tracker.
 #[derive(ToSchema)]
 pub struct TrackerStep {
@@ -137,7 +155,7 @@ pub struct Session {
     pub subject: Option<BTreeMap<String, String>>,
     /// When the relying party asked for reports (`validation_report = true`).
     #[schema(nullable = false)]
-    pub validation_report: Option<ValidationReport>,
+    pub validation_report: Option<Validation>,
 }
 
 /// The answer to a create: the session plus what was asked, and where to send the citizen.
@@ -204,5 +222,5 @@ pub struct WebhookEvent {
     #[schema(nullable = false)]
     pub subject: Option<BTreeMap<String, String>>,
     #[schema(nullable = false)]
-    pub validation_report: Option<ValidationReport>,
+    pub validation_report: Option<Validation>,
 }
