@@ -1,6 +1,7 @@
 //! `auth-eid demo`: the shipped `config.toml` (embedded) with the demo keys written to a state
 //! directory, on a loopback port, plus a demo relying party under `/demo/`.
 
+mod api_party;
 mod card;
 mod relying_party;
 mod smart_id;
@@ -55,7 +56,8 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
             "allow.attr_url",
             vec![format!("{base}/demo/")],
         ))
-        .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?));
+        .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?))
+        .merge(Toml::string(&api_party::config_toml(&base)));
     // Smart-ID against the in-process simulator.
     let figment = smart_id::merge(figment, &dir)?;
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
@@ -72,8 +74,26 @@ pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
                 .map_err(AppError::Demo)?;
         rp.card = Some(card);
     }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .no_proxy()
+        .build()?;
+    let common_tags = config.means_catalog().tags().into_iter();
+    let api_party = api_party::DemoApiParty::new(
+        client,
+        config.public_url.base().to_string(),
+        config.internal_url.base().to_string(),
+    )
+    .with_tags(
+        common_tags
+            .filter(|(_, by_all)| *by_all)
+            .map(|(t, _)| t.to_string())
+            .collect(),
+    );
     Ok(app::build(config)
         .await?
         .manage(rp)
-        .mount("/demo", relying_party::routes()))
+        .manage(api_party)
+        .mount("/demo", relying_party::routes())
+        .mount("/demo", api_party::routes()))
 }

@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "smart_id_link.html.tera",
     "demo_index.html.tera",
     "demo_result.html.tera",
+    "demo_api.html.tera",
+    "demo_api_done.html.tera",
 ];
 
 pub use super::lang::{Lang, Plural};

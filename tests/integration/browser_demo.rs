@@ -64,3 +64,52 @@ async fn the_demo_walks_through_in_chromium_for_both_routes() {
     browser.close().await;
     shutdown.notify();
 }
+
+/// The demo portal on the session API (issue 13, item 6): create, the citizen's pages in the
+/// chosen language, back on the callback with the webhook received and its signature verified,
+/// the status read back; on a laptop in English and on a phone in Dutch, with axe.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_portal_uses_the_session_api_end_to_end() {
+    use crate::harness::browser::Viewport;
+    use crate::harness::pages::{assert_accessible, html_lang};
+    let (base, shutdown) = spawn_demo().await;
+    for (lang, viewport) in [("en", Viewport::Desktop), ("nl", Viewport::Phone)] {
+        let browser = Browser::start_as(viewport).await;
+        let c = &browser.client;
+        let what = format!("demo portal ({lang}, {})", viewport.name());
+        c.goto(&format!("{base}/demo/api")).await.unwrap();
+        assert_accessible(c, &what).await;
+        c.find(Locator::Css(&format!("#language option[value={lang}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(c, "#api-start").await;
+        // The plugin's start page, in the session's language, names the portal.
+        c.wait()
+            .for_element(Locator::Css("button[name=means][value=test]"))
+            .await
+            .unwrap();
+        assert_eq!(html_lang(c).await, lang, "{what}");
+        assert!(c
+            .source()
+            .await
+            .unwrap()
+            .contains("Demo portal (session API)"));
+        click(c, "button[name=means][value=test]").await;
+        click(c, "form[action$='/test'] button").await;
+        let status = text_of(c, "#session-status").await;
+        assert_eq!(status, "SUCCESS", "{what}");
+        let hook = text_of(c, "#webhook").await;
+        assert!(
+            hook.contains("session.success") && hook.contains("signature verified"),
+            "{what}: {hook}"
+        );
+        let subject = text_of(c, "table.attrs").await;
+        assert!(subject.contains("An Peeters"), "{what}: {subject}");
+        assert_accessible(c, &format!("{what}, result")).await;
+        browser.close().await;
+    }
+    shutdown.notify();
+}

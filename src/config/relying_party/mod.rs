@@ -253,6 +253,11 @@ pub fn relying_parties(
                 at("api_key_sha256"),
                 "must be the SHA-256 of the API key as 64 hex digits (docs/rp-api.md shows how to make both)",
             ));
+        } else if production && demo_credentials(r, key_hash) {
+            errors.push(ConfigError::key(
+                at("api_key_sha256"),
+                "the demo's published API key or webhook secret is refused in production mode",
+            ));
         } else if out.iter().any(|o| Some(o.key_hash) == key_hash) {
             errors.push(ConfigError::key(
                 at("api_key_sha256"),
@@ -329,6 +334,13 @@ fn webhook(
         }
         _ => None,
     }
+}
+
+/// The demo relying party's key or secret (`crate::demo_keys`): public, so never for real.
+fn demo_credentials(r: &RawRelyingParty, key_hash: Option<[u8; 32]>) -> bool {
+    use crate::demo_keys::{API_KEY, WEBHOOK_SECRET};
+    key_hash == Some(openssl::sha::sha256(API_KEY.as_bytes()))
+        || r.webhook_secret.as_deref() == Some(WEBHOOK_SECRET)
 }
 
 fn key_hash(hex: &str) -> Option<[u8; 32]> {

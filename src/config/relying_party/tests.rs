@@ -120,3 +120,34 @@ fn a_relying_partys_branding_is_checked_like_the_deployments() {
     );
     assert!(!settings.rp_branding.contains_key("kiosk"));
 }
+
+#[test]
+fn the_demos_published_credentials_are_refused_in_production_only() {
+    use crate::demo_keys::{API_KEY, WEBHOOK_SECRET};
+    let hex = |k: &str| -> String {
+        openssl::sha::sha256(k.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let entry = |demo_secret: bool| {
+        let mut r = raw();
+        r.means = vec!["beid".into()];
+        if demo_secret {
+            r.webhook_secret = Some(WEBHOOK_SECRET.into());
+        } else {
+            r.api_key_sha256 = hex(API_KEY);
+        }
+        r
+    };
+    for demo_secret in [false, true] {
+        let mut errors = Vec::new();
+        relying_parties(&[entry(demo_secret)], true, ALL, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "relying_party[0].api_key_sha256");
+        assert!(errors[0].problem.contains("demo"), "{errors:?}");
+        let mut errors = Vec::new();
+        relying_parties(&[entry(demo_secret)], false, ALL, &mut errors);
+        assert!(errors.is_empty(), "the demo itself uses them: {errors:?}");
+    }
+}
