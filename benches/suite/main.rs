@@ -5,6 +5,7 @@
 //! `cargo bench --bench suite -- [--quick] [--runs N] [--only NAME,...]`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it only says how to run it.
 
+mod api_create;
 mod card;
 mod floor;
 mod flows;
@@ -73,6 +74,7 @@ fn main() {
     };
     step("start", &mut || start_auth::rows(&opts, dir.path()));
     step("limits", &mut || limits::rows(&opts, dir.path()));
+    step("api", &mut || api_create::rows(&opts, dir.path()));
     step("full-store", &mut || full_store::rows(&opts, dir.path()));
     step("issuance", &mut || issuance::rows(&opts, dir.path()));
     step("card", &mut || card::rows(&opts));

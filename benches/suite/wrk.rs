@@ -32,12 +32,29 @@ pub fn post_json(
     d: Duration,
     pid: u32,
 ) -> WrkRun {
+    post_json_with(dir, addr, (path, &[]), body, conns, d, pid)
+}
+
+/// [`post_json`] with more request headers (`target` is the path and those headers).
+pub fn post_json_with(
+    dir: &Path,
+    addr: SocketAddr,
+    target: (&str, &[(&str, &str)]),
+    body: &str,
+    conns: usize,
+    d: Duration,
+    pid: u32,
+) -> WrkRun {
+    let (path, headers) = target;
     let script = dir.join(format!("wrk-{}.lua", addr.port()));
     // A Lua long string needs no escaping; the body holds no "]==]".
-    let lua = format!(
+    let mut lua = format!(
         "wrk.method = \"POST\"\nwrk.body = [==[{body}]==]\n\
          wrk.headers[\"Content-Type\"] = \"application/json\"\n"
     );
+    for (name, value) in headers {
+        lua.push_str(&format!("wrk.headers[\"{name}\"] = [==[{value}]==]\n"));
+    }
     std::fs::write(&script, lua).expect("the wrk script");
     let secs = d.as_secs().max(1);
     let before = usage_of(pid);

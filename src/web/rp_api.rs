@@ -2,6 +2,8 @@
 //! bearer API key. Each handler authenticates, parses, calls one `FlowService` method and maps
 //! the result.
 
+use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use rocket::data::Data;
@@ -15,7 +17,7 @@ use tracing::Instrument;
 
 use crate::config::RelyingParty;
 use crate::flow::{FlowService, RpApiError};
-use crate::limits::Budget;
+use crate::limits::{Budget, Limits};
 
 use super::api::{check_media_type, read_body, ApiError, RequestSpan};
 use super::limits::Caller;
@@ -31,18 +33,38 @@ pub struct Unauthorized(bool);
 impl<'r> FromRequest<'r> for RpCaller<'r> {
     type Error = Unauthorized;
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let key = req
-            .headers()
-            .get_one("Authorization")
-            .and_then(bearer_token);
-        let flows = req.rocket().state::<Arc<FlowService>>();
-        match (key, flows) {
-            (Some(key), Some(flows)) => match flows.relying_parties().by_key(key) {
-                Some(rp) => Outcome::Success(RpCaller(rp)),
-                None => Outcome::Error((Status::Unauthorized, Unauthorized(true))),
-            },
-            _ => Outcome::Error((Status::Unauthorized, Unauthorized(false))),
+        let Some(flows) = req.rocket().state::<Arc<FlowService>>() else {
+            return Outcome::Error((Status::Unauthorized, Unauthorized(false)));
+        };
+        match caller_of(flows, req.headers().get_one("Authorization")) {
+            Ok(rp) => Outcome::Success(RpCaller(rp)),
+            Err(e) => Outcome::Error((Status::Unauthorized, e)),
         }
+    }
+}
+
+/// The relying party whose API key an `Authorization` header bears.
+fn caller_of<'f>(
+    flows: &'f FlowService,
+    authorization: Option<&str>,
+) -> Result<&'f RelyingParty, Unauthorized> {
+    let key = authorization
+        .and_then(bearer_token)
+        .ok_or(Unauthorized(false))?;
+    flows
+        .relying_parties()
+        .by_key(key)
+        .ok_or(Unauthorized(true))
+}
+
+/// The `Authorization` header, if any: a create judges it only after the route matched.
+pub struct Authorization<'r>(Option<&'r str>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Authorization<'r> {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(Authorization(req.headers().get_one("Authorization")))
     }
 }
 
@@ -58,6 +80,13 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// `error="invalid_token"` only when a key was presented).
 #[derive(Debug)]
 pub struct RpError(ApiError, Option<&'static str>);
+
+impl RpError {
+    /// The error and, for a 401, its `WWW-Authenticate` challenge.
+    pub fn parts(&self) -> (&ApiError, Option<&'static str>) {
+        (&self.0, self.1)
+    }
+}
 
 impl From<Unauthorized> for RpError {
     fn from(Unauthorized(presented): Unauthorized) -> Self {
@@ -147,7 +176,7 @@ type Reply = Result<(Status, Json<Value>), RpError>;
 )]
 #[rocket::post("/api/v1/sessions", data = "<body>")]
 pub async fn create_session(
-    caller: Result<RpCaller<'_>, Unauthorized>,
+    authorization: Authorization<'_>,
     idempotency: IdempotencyKey,
     content_type: Option<&ContentType>,
     body: Data<'_>,
@@ -155,24 +184,46 @@ pub async fn create_session(
     client: Caller<'_>,
     span: RequestSpan,
 ) -> Reply {
-    let rp = caller?.0;
-    let answer = async {
-        client
-            .check(
-                Budget::ApiSessionCreate,
-                rp.id.as_str(),
-                Budget::ApiSessionCreateIp,
-            )
-            .await
-            .map_err(ApiError::limited)?;
-        check_media_type(content_type)?;
-        let bytes = read_body(body).await?;
-        let created = flows
-            .create_api_session(rp, &bytes, idempotency.0.as_deref())
-            .await?;
-        Ok((Status::Created, Json(created)))
+    let asked = CreateRequest {
+        authorization: authorization.0,
+        idempotency_key: idempotency.0.as_deref(),
+        content_type,
     };
-    answer.instrument(span.0).await
+    let created = create(flows, client.limits, asked, || client.ip(), read_body(body))
+        .instrument(span.0)
+        .await?;
+    Ok((Status::Created, Json(created)))
+}
+
+/// The headers a create is judged by.
+pub struct CreateRequest<'a> {
+    pub authorization: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub content_type: Option<&'a ContentType>,
+}
+
+/// What both ways in (the route above and the server's own path, `fast_start.rs`) do: the key,
+/// the create budgets, the media type, then the body (read only now), then the session.
+pub async fn create(
+    flows: &FlowService,
+    limits: &Limits,
+    asked: CreateRequest<'_>,
+    client_ip: impl FnOnce() -> IpAddr,
+    body: impl Future<Output = Result<Vec<u8>, ApiError>>,
+) -> Result<Value, RpError> {
+    let rp = caller_of(flows, asked.authorization)?;
+    let ip = client_ip().to_string();
+    let checks = [
+        (Budget::ApiSessionCreate, rp.id.as_str()),
+        (Budget::ApiSessionCreateIp, ip.as_str()),
+    ];
+    limits.check_all(&checks).await.map_err(ApiError::limited)?;
+    check_media_type(asked.content_type)?;
+    let bytes = body.await?;
+    let created = flows
+        .create_api_session(rp, &bytes, asked.idempotency_key)
+        .await?;
+    Ok(created)
 }
 
 #[utoipa::path(

@@ -1,5 +1,6 @@
-//! The server answers `POST /start_authentication` itself (`src/web/fast_start.rs`); every other
-//! spelling Rocket routes to the same endpoint (`//start_authentication`, a trailing slash)
+//! The server answers `POST /start_authentication` and `POST /api/v1/sessions` itself
+//! (`src/web/fast_start.rs`); every other spelling Rocket routes to the same endpoint
+//! (`//start_authentication`, a trailing slash)
 //! still goes through Rocket's route and fairings. Both ways must give the same bytes: status,
 //! every header but `date`, and the body (flow ids aside).
 
@@ -70,6 +71,82 @@ async fn the_servers_own_start_path_answers_byte_for_byte_as_the_rocket_route() 
                 "{other} with {content_type:?}, body {:.40}",
                 body
             );
+        }
+        assert!(fast.contains("content-security-policy: "), "{fast}");
+    }
+}
+
+/// [`seen`] for a session-API create: headers as sent, and the fields that differ per session
+/// (id, times, the flow URL) masked in the JSON body.
+async fn seen_api(url: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let mut request = reqwest::Client::new().post(url).body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("create request");
+    let status = response.status().as_u16();
+    let mut lines: Vec<String> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| *name != "date")
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+        .collect();
+    lines.sort();
+    let text = response.text().await.expect("body");
+    let masked = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(mut v) => {
+            for key in ["id", "createdAt", "expiresAt", "authenticationUrl"] {
+                if v.get(key).is_some() {
+                    v[key] = "<masked>".into();
+                }
+            }
+            let steps = v.get_mut("tracker").and_then(|t| t.as_array_mut());
+            for step in steps.into_iter().flatten() {
+                step["at"] = "<masked>".into();
+            }
+            v.to_string()
+        }
+        Err(_) => text,
+    };
+    format!("{status}\n{}\n\n{masked}", lines.join("\n"))
+}
+
+#[tokio::test]
+async fn the_servers_own_create_path_answers_byte_for_byte_as_the_rocket_route() {
+    use crate::rp_api::{create_body, rp_toml, KEY, OTHER_KEY};
+    let options = Options {
+        extra_toml: rp_toml(None, false, 600),
+        ..Options::default()
+    };
+    let app = PluginProcess::start(&options, None).await;
+    let good = create_body().to_string();
+    let mut unknown_field = create_body();
+    unknown_field["extra"] = 1.into();
+    let unknown_field = unknown_field.to_string();
+    let big = format!(r#"{{"x":"{}"}}"#, "x".repeat(70_000));
+    let bearer = format!("Bearer {KEY}");
+    let other = format!("Bearer {OTHER_KEY}x");
+    let json = ("content-type", "application/json");
+    let auth = ("authorization", bearer.as_str());
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![json, auth], &good),
+        (vec![json, auth, ("idempotency-key", "retry-7")], &good),
+        (vec![json, auth, ("idempotency-key", "retry-7")], &good),
+        (vec![json, auth, ("idempotency-key", "retry-7")], "{}"),
+        (vec![json], &good),
+        (vec![json, ("authorization", other.as_str())], &good),
+        (vec![json, ("authorization", "Basic abc")], &good),
+        (vec![("content-type", "text/plain"), auth], &good),
+        (vec![auth], &good),
+        (vec![json, auth], "{"),
+        (vec![json, auth], &unknown_field),
+        (vec![json, auth], &big),
+    ];
+    for (headers, body) in cases {
+        let fast = seen_api(&format!("{}/api/v1/sessions", app.base), &headers, body).await;
+        for spelling in ["//api/v1/sessions", "/api/v1/sessions/"] {
+            let routed = seen_api(&format!("{}{spelling}", app.base), &headers, body).await;
+            assert_eq!(fast, routed, "{spelling} with {headers:?}, body {body:.40}");
         }
         assert!(fast.contains("content-security-policy: "), "{fast}");
     }

@@ -64,7 +64,7 @@ pub async fn answer(
     if FastStart::serves(&parts.method, target.path()) {
         if let Some(fast) = client.rocket().state::<FastStart>() {
             let handling = activity.handling();
-            let answer = fast.answer(peer, &parts.headers, body).await;
+            let answer = fast.answer(peer, target.path(), &parts.headers, body).await;
             drop(handling);
             return closing_unless(complete, answer);
         }
