@@ -116,7 +116,9 @@ pub fn status_of(record: &FlowRecord, api: &ApiSession, now: Millis) -> Status {
         return Status::Expired;
     }
     match record.state {
-        FlowState::Created => Status::Created,
+        FlowState::Created if record.phone.as_ref().is_none_or(|g| g.step.is_none()) => {
+            Status::Created
+        }
         _ => Status::Waiting,
     }
 }

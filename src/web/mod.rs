@@ -10,6 +10,7 @@ mod lang;
 mod lifecycle;
 pub mod limits;
 pub mod pages;
+pub mod phone;
 pub mod rp_api;
 pub mod server;
 pub mod site;
@@ -104,6 +105,8 @@ pub fn routes() -> Vec<Route> {
         smart_id_link::qr,
         smart_id_link::app,
         smart_id_link::callback,
+        phone::send,
+        phone::code,
     ]
 }
 
