@@ -185,6 +185,7 @@ fn error_text(code: &str) -> &'static str {
         "identity_incomplete" => "the verified identity lacks a requested attribute",
         "cancelled_by_user" => "the citizen cancelled",
         "cancelled_by_relying_party" => "the relying party cancelled the session",
+        "phone_not_verified" => "the one-time code of the phone step was entered wrongly too often",
         _ => "the session did not succeed",
     }
 }

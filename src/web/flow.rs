@@ -85,6 +85,11 @@ pub async fn open(
         .open(&id, b.cookie())
         .instrument(b.span.clone())
         .await?;
+    // The cookie of this very request, set just now or brought along.
+    let cookie = opened
+        .new_cookie
+        .clone()
+        .or_else(|| b.cookie().map(str::to_string));
     if let Some(value) = opened.new_cookie {
         b.set_cookie(&id, value);
     }
@@ -97,7 +102,7 @@ pub async fn open(
         // The phone step first, when it applies (docs/phone.md).
         FlowState::Created if view.phone_pending => {
             let phone = phone.ok_or(FlowError::Corrupt)?;
-            match super::phone::start_page(&b, phone.0, &view).await? {
+            match super::phone::start_page(&b, phone.0, &view, cookie.as_deref()).await? {
                 Some(page) => Ok(Opened::Page(page.0)),
                 None => Err(FlowError::WrongState.into()),
             }

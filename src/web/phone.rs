@@ -87,9 +87,10 @@ pub async fn start_page(
     b: &Browser<'_>,
     phone: &PhoneFlow,
     view: &FlowView,
+    cookie: Option<&str>,
 ) -> Result<Option<RetryAfter<Html>>, PageError> {
     let stage = phone
-        .stage(b.flows, &view.id, b.cookie())
+        .stage(b.flows, &view.id, cookie)
         .instrument(b.span.clone())
         .await?;
     match stage {
@@ -115,14 +116,13 @@ fn problem(b: &Browser<'_>, phone: &PhoneFlow, e: PhoneError) -> Result<Problem,
         PhoneError::CountryNotAllowed(_) => {
             p(Some("number"), t("phone_country"), Status::BadRequest)
         }
+        // We checked the number: a gateway that still refuses it (or our token) is ours to fix.
         PhoneError::Send(SendError::Refused(_)) => {
-            p(Some("number"), t("phone_send_refused"), Status::BadRequest)
+            p(Some("number"), t("phone_send_refused"), Status::BadGateway)
         }
-        PhoneError::Send(SendError::Unavailable(_)) => p(
-            None,
-            t("phone_send_unavailable"),
-            Status::ServiceUnavailable,
-        ),
+        PhoneError::Send(SendError::Unavailable(_)) => {
+            p(None, t("phone_send_unavailable"), Status::BadGateway)
+        }
         PhoneError::Code(CodeError::TooSoon { retry_after_ms }) => {
             let seconds = retry_after_ms.div_ceil(1000).max(1);
             Problem {

@@ -21,6 +21,7 @@ mod multi_instance_process;
 mod multi_instance_tls;
 mod operator_logs;
 mod pages_browser;
+mod phone;
 mod pki;
 mod rp_api;
 mod session_updates;

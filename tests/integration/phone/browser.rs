@@ -1,0 +1,1 @@
+//! Chromium walk of the demo with the phone step (below).
