@@ -55,7 +55,10 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
             "allow.attr_url",
             vec![format!("{base}/demo/")],
         ))
-        .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?));
+        .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?))
+        // Codes of the phone step go to the demo page (AUTH_EID_PHONE__ENABLED=true turns the
+        // step on; docs/phone.md).
+        .merge(Serialized::default("phone.sender", "demo"));
     // Smart-ID against the in-process simulator.
     let figment = smart_id::merge(figment, &dir)?;
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
@@ -72,8 +75,9 @@ pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
                 .map_err(AppError::Demo)?;
         rp.card = Some(card);
     }
-    Ok(app::build(config)
-        .await?
-        .manage(rp)
-        .mount("/demo", relying_party::routes()))
+    let rocket = app::build(config).await?;
+    rp.codes = rocket
+        .state::<crate::flow::phone::PhoneFlow>()
+        .and_then(|p| p.demo_sender());
+    Ok(rocket.manage(rp).mount("/demo", relying_party::routes()))
 }
