@@ -85,7 +85,7 @@ async fn app_with(dir: &Path, ocsp: Option<&str>) -> TestApp {
 }
 
 /// The emulated card signs `challenge` for `origin`, as the connector would.
-fn sign(dir: &Path, profile: Profile, origin: &str, challenge: &str) -> WebEidToken {
+pub(crate) fn sign(dir: &Path, profile: Profile, origin: &str, challenge: &str) -> WebEidToken {
     let mut card = load_card(profile, dir).unwrap();
     let pin = Pin::parse("1234").unwrap();
     let req = AuthRequest {

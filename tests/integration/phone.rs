@@ -8,6 +8,7 @@ mod browser;
 mod config;
 mod flow;
 mod gateway;
+mod means;
 mod smtp;
 
 use serde_json::Value;

@@ -97,7 +97,7 @@ pub(crate) async fn submit(
 }
 
 /// Submits the code and shows the waiting page (which starts the session); gives its HTML.
-async fn start(
+pub(crate) async fn start(
     b: &reqwest::Client,
     client_url: &str,
     csrf: &str,
@@ -117,7 +117,7 @@ async fn start(
 }
 
 /// Polls the status endpoint until the phone has answered; gives the last answer's body.
-async fn settle(b: &reqwest::Client, client_url: &str) -> String {
+pub(crate) async fn settle(b: &reqwest::Client, client_url: &str) -> String {
     for _ in 0..200 {
         let res = b
             .get(format!("{client_url}/smart-id/status"))
@@ -140,7 +140,7 @@ async fn settle(b: &reqwest::Client, client_url: &str) -> String {
     panic!("the Smart-ID session never ended");
 }
 
-async fn finish(b: &reqwest::Client, client_url: &str, csrf: &str) -> reqwest::Response {
+pub(crate) async fn finish(b: &reqwest::Client, client_url: &str, csrf: &str) -> reqwest::Response {
     b.post(format!("{client_url}/smart-id/finish"))
         .form(&[("csrf", csrf)])
         .send()
