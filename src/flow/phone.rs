@@ -47,6 +47,8 @@ pub enum PhoneStage {
         resend_in: Duration,
         sends_left: u8,
         tries_left: u8,
+        /// The relying party gave the number: no other may be typed.
+        fixed: bool,
     },
 }
 
@@ -162,6 +164,7 @@ impl PhoneFlow {
                 ),
                 sends_left: rules.max_sends.saturating_sub(step.sends()),
                 tries_left: step.tries_left(rules),
+                fixed: gate.fixed.is_some(),
             },
             _ => PhoneStage::Ask {
                 csrf: csrf.to_string(),

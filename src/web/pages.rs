@@ -182,7 +182,7 @@ mod tests {
             "connector": "http://127.0.0.1:24801", "countries": [{"code": "EE", "name": evil}],
             "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
             "typed": evil, "sent_to": evil, "to": evil, "location": evil, "error_field": "number",
-            "by_email": false, "can_resend": true, "resend_wait": evil, "demo": true, "fixed": null, "phone_demo": {"last": {"to": evil, "code": evil}},
+            "by_email": false, "can_resend": true, "resend_wait": evil, "demo": true, "fixed": null, "other_number": true, "phone_demo": {"last": {"to": evil, "code": evil}},
         });
         let mut rendered = 0;
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| {

@@ -61,6 +61,7 @@ fn render(
             resend_in,
             sends_left,
             tries_left,
+            fixed,
         } => {
             let wait = resend_in.as_secs() + u64::from(resend_in.subsec_millis() > 0);
             data["csrf"] = json!(csrf);
@@ -70,6 +71,7 @@ fn render(
                 json!((wait > 0).then(|| b.pages.text_n(b.lang, "phone_resend_wait", wait)));
             data["can_resend"] = json!(*sends_left > 0);
             data["tries_left"] = json!(tries_left);
+            data["other_number"] = json!(!fixed && *sends_left > 0);
             data["demo"] = json!(phone.demo_sender().is_some());
             "phone_code.html.tera"
         }

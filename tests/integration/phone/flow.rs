@@ -68,6 +68,22 @@ async fn whole_flow_with_the_test_means(store: StoreKind) {
         .data
         .contains("phone_verified"));
 
+    // "Choose another way" after a means comes back to the means choice, not the phone step.
+    let csrf = app.choose_test(&walk.browser, &client_url).await;
+    let back = walk
+        .browser
+        .post(format!("{}/choose", walk.url))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 303);
+    let (_, html) = walk.page().await;
+    assert!(
+        html.contains("name=\"means\"") && !html.contains("name=\"code\""),
+        "{html}"
+    );
+
     // Now the means choice, and the test means to the end.
     let done = app.walk(&walk.browser, &client_url).await;
     assert_eq!(done.status(), 303);
@@ -288,4 +304,35 @@ async fn otp_budgets_answer_429_at_the_configured_count() {
 /// What the page of a finished flow says (locales/en.toml `done_body`).
 fn done_text() -> &'static str {
     "finished"
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_number_replaces_the_code_and_keeps_the_count() {
+    let gateway = Gateway::start(TOKEN, 0).await;
+    let app = app(&gateway, "resend_after_seconds = 0\nmax_sends = 2").await;
+    let client_url = app.start_ok(&["email"], None).await;
+    let (walk, _) = Walk::open(&client_url).await;
+    assert_eq!(walk.send(TYPED).await.status(), 303);
+    let first = code_in(last_sms(&gateway, E164).await["text"].as_str().unwrap());
+    let (_, html) = walk.page().await;
+    assert!(html.contains("class=\"other-number\""), "{html}");
+    assert_eq!(walk.send("+31 6 12345678").await.status(), 303);
+    let second = code_in(
+        last_sms(&gateway, "+31612345678").await["text"]
+            .as_str()
+            .unwrap(),
+    );
+    let (_, html) = walk.page().await;
+    assert!(
+        html.contains("+31 ••• 78") && !html.contains("class=\"other-number\""),
+        "{html}"
+    );
+    // The first number's code is bound to it: it does not pass for the second.
+    let (status, _) = body(walk.code(&first).await).await;
+    assert_eq!(status, 400);
+    // Two sends used: a third number gets no code.
+    let (status, _) = body(walk.send("0471 12 34 56").await).await;
+    assert_eq!(status, 429);
+    assert_eq!(gateway.delivered().len(), 2);
+    assert_eq!(walk.code(&second).await.status(), 303);
 }
