@@ -8,6 +8,7 @@ mod browser;
 mod config;
 mod flow;
 mod gateway;
+mod logs;
 mod means;
 mod smtp;
 
