@@ -155,13 +155,9 @@ fn problem(b: &Browser<'_>, phone: &PhoneFlow, e: PhoneError) -> Result<Problem,
         PhoneError::Code(CodeError::TriesUsedUp) => {
             p(Some("code"), t("phone_failed_body"), Status::BadRequest)
         }
-        PhoneError::Flow(e) => return Err(keep_flow(e)),
+        PhoneError::Flow(e) => return Err(e.into()),
         PhoneError::Ended { .. } => return Err(PageError::plain(FlowError::Finished)),
     })
-}
-
-fn keep_flow(e: FlowError) -> PageError {
-    PageError::plain(e)
 }
 
 /// The answer to a refused step: the page again with the problem on its field.
