@@ -5,13 +5,18 @@ use serde_json::json;
 
 use super::{body, code_in, last_sms, phone_toml, Gateway, Walk, E164, TOKEN};
 use crate::harness::{Options, TestApp};
-use crate::rp_api::{create, create_body, rp_toml, status, steps, KEY};
+use crate::rp_api::{create, create_body, rp_toml, status, steps, KEY, OTHER_KEY};
 
 async fn app(gateway: &Gateway) -> TestApp {
     // The deployment leaves the step off; the sessions ask for it.
     let phone = phone_toml(gateway, "").replace("enabled = true", "enabled = false");
     TestApp::spawn(Options {
-        extra_toml: format!("{phone}\n{}", rp_toml(None, false, 600)),
+        // The helpdesk's own setting turns the step on for its sessions.
+        extra_toml: format!(
+            "{phone}\n{}",
+            rp_toml(None, false, 600)
+                .replace("id = \"helpdesk\"", "id = \"helpdesk\"\nphone_step = true")
+        ),
         ..Options::default()
     })
     .await
@@ -86,6 +91,19 @@ async fn a_session_with_the_step_passes_it_then_the_test_means() {
         .unwrap();
     let (_, html) = Walk::open(plain["authenticationUrl"].as_str().unwrap()).await;
     assert!(html.contains("name=\"means\"") && !html.contains("name=\"number\""));
+
+    // A relying party with `phone_step = true` gets the step without asking for it.
+    let mut helpdesk = create_body();
+    helpdesk["callbackUrls"] = json!({"success": "http://127.0.0.1:9301/ok",
+        "abort": "http://127.0.0.1:9301/abort", "error": "http://127.0.0.1:9301/error"});
+    let res = create(&app, Some(OTHER_KEY), &helpdesk).await;
+    assert_eq!(res.status(), 201);
+    let session: serde_json::Value = res.json().await.unwrap();
+    let (_, html) = Walk::open(session["authenticationUrl"].as_str().unwrap()).await;
+    assert!(
+        html.contains("name=\"number\"") && !html.contains("name=\"means\""),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
