@@ -33,6 +33,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("demo: {0}")]
     Demo(String),
+    #[error("phone step: {0}")]
+    Phone(&'static str),
     #[error("smart-id: {0}")]
     SmartId(#[from] crate::means::smart_id::ClientBuildError),
 }
@@ -154,6 +156,13 @@ pub fn build_with_store(
     });
 
     let limits = Arc::new(crate::limits::Limits::from_config(&config)?);
+    let phone =
+        crate::flow::phone::PhoneFlow::new(&config.phone, config.server.cookie_secret.as_deref());
+    if config.phone.sender.is_some() && phone.is_none() {
+        return Err(AppError::Phone(
+            "the one-time-code sender could not be set up",
+        ));
+    }
     let fast_start = FastStart::new(
         flows.clone(),
         limits.clone(),
@@ -203,6 +212,11 @@ pub fn build_with_store(
         .register("/session", web::json_catchers())
         .register("/health", web::json_catchers())
         .register("/api", web::json_catchers());
+    // The phone step's state exists only with a sender; its routes answer 404 otherwise.
+    let rocket = match phone {
+        Some(phone) => rocket.manage(phone),
+        None => rocket,
+    };
     // Each means' state exists only when it is enabled; its routes answer 404 otherwise.
     let rocket = match card {
         Some(card) => rocket.manage(card),

@@ -7,6 +7,7 @@ mod keys;
 mod limits;
 mod means;
 mod pages;
+mod phone;
 pub mod raw;
 pub mod relying_party;
 mod server_store;
@@ -28,6 +29,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use keys::{is_demo_key, public_fingerprint};
 pub use means::{CardSettings, SmartIdMeansSettings};
 pub use pages::{PagesSettings, LANGUAGES};
+pub use phone::{PhoneSettings, SenderSettings, SmtpLogin};
 pub use raw::{LogFormat, Mode, StoreKind};
 pub use relying_party::{ApiSettings, RelyingParties, RelyingParty, Webhook, WebhookSecret};
 pub use server_store::{redact_url, ConnectionLimits, ServerSettings, StoreSettings};
@@ -96,6 +98,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// `[limits]`: rate-limit budgets and trusted proxies.
     pub limits: crate::limits::LimitSettings,
+    /// `[phone]`: the phone and one-time-code step.
+    pub phone: PhoneSettings,
     /// Trust profiles, loaded and parsed once.
     pub trust: std::sync::Arc<crate::pki::TrustStore>,
     /// Directory relative paths in the file are resolved against.
@@ -136,6 +140,7 @@ const SECTIONS: &[&str] = &[
     "relying_party",
     "api",
     "limits",
+    "phone",
 ];
 
 fn is_setting(key: &str) -> bool {
@@ -392,6 +397,9 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
     let shutdown = server_store::shutdown(&raw.server, &mut errors);
     let limits = server_store::limits(&raw.server, &mut errors);
     let rate_limits = limits::limits(&raw.limits, &mut errors);
+    let phone_wanted =
+        raw.phone.enabled || raw.relying_party.iter().any(|r| r.phone_step == Some(true));
+    let phone = phone::phone(&raw.phone, raw.mode, phone_wanted, base_dir, &mut errors);
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
         errors.push(ConfigError::key(
             "log.level",
@@ -465,6 +473,7 @@ fn validate(raw: raw::RawConfig, base_dir: &Path) -> Result<Config, Vec<ConfigEr
         relying_parties,
         api,
         limits: rate_limits,
+        phone,
         base_dir: base_dir.to_path_buf(),
     })
 }

@@ -56,6 +56,9 @@ pub struct RawConfig {
     /// `[limits]`: rate-limit budgets and trusted proxies (config/limits.rs).
     #[serde(default)]
     pub limits: super::limits::RawLimits,
+    /// `[phone]`: the phone and one-time-code step (config/phone.rs).
+    #[serde(default)]
+    pub phone: super::phone::RawPhone,
 }
 
 #[derive(Deserialize)]

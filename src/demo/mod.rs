@@ -57,7 +57,10 @@ pub fn config(port: u16, state_dir: Option<PathBuf>) -> Result<Config, String> {
             vec![format!("{base}/demo/")],
         ))
         .merge(Toml::string(&card::config_toml(&dir.join("card"), port)?))
-        .merge(Toml::string(&api_party::config_toml(&base)));
+        .merge(Toml::string(&api_party::config_toml(&base)))
+        // Codes of the phone step go to the demo page (AUTH_EID_PHONE__ENABLED=true turns the
+        // step on; docs/phone.md).
+        .merge(Serialized::default("phone.sender", "demo"));
     // Smart-ID against the in-process simulator.
     let figment = smart_id::merge(figment, &dir)?;
     Config::from_figment(figment, &dir).map_err(|e| e.to_string())
@@ -90,8 +93,11 @@ pub async fn build(config: Config) -> Result<Rocket<Build>, AppError> {
             .map(|(t, _)| t.to_string())
             .collect(),
     );
-    Ok(app::build(config)
-        .await?
+    let rocket = app::build(config).await?;
+    rp.codes = rocket
+        .state::<crate::flow::phone::PhoneFlow>()
+        .and_then(|p| p.demo_sender());
+    Ok(rocket
         .manage(rp)
         .manage(api_party)
         .mount("/demo", relying_party::routes())

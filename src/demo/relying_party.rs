@@ -34,6 +34,8 @@ pub struct DemoRelyingParty {
     received: Mutex<HashMap<String, String>>,
     /// The emulated card behind the demo's connector, when the card means is on.
     pub card: Option<std::sync::Arc<crate::simulate::card::EmulatedAccess>>,
+    /// The phone step's demo sender: the page shows the last code it "sent".
+    pub codes: Option<std::sync::Arc<crate::phone::sender::DemoSender>>,
 }
 
 impl DemoRelyingParty {
@@ -74,6 +76,7 @@ impl DemoRelyingParty {
             verifier,
             received: Mutex::new(HashMap::new()),
             card: None,
+            codes: None,
         })
     }
 
@@ -95,7 +98,17 @@ impl DemoRelyingParty {
     }
 
     fn index_data(&self) -> Value {
-        json!({"tags": self.tags, "sid_tags": self.sid_tags, "card_tries": self.card_tries()})
+        let mut data =
+            json!({"tags": self.tags, "sid_tags": self.sid_tags, "card_tries": self.card_tries()});
+        if let Some(codes) = &self.codes {
+            // Only the demo sender keeps codes: there is no phone, and the demo needs none.
+            let last = codes.latest().map(|(to, text)| {
+                let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+                json!({"to": crate::flow::phone::mask(&to), "code": code})
+            });
+            data["phone_demo"] = json!({"last": last});
+        }
+        data
     }
 }
 

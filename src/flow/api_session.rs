@@ -117,7 +117,9 @@ pub fn status_of(record: &FlowRecord, api: &ApiSession, now: Millis) -> Status {
         return Status::Expired;
     }
     match record.state {
-        FlowState::Created => Status::Created,
+        FlowState::Created if record.phone.as_ref().is_none_or(|g| g.step.is_none()) => {
+            Status::Created
+        }
         _ => Status::Waiting,
     }
 }
@@ -184,6 +186,7 @@ fn error_text(code: &str) -> &'static str {
         "identity_incomplete" => "the verified identity lacks a requested attribute",
         "cancelled_by_user" => "the citizen cancelled",
         "cancelled_by_relying_party" => "the relying party cancelled the session",
+        "phone_not_verified" => "the one-time code of the phone step was entered wrongly too often",
         _ => "the session did not succeed",
     }
 }

@@ -22,6 +22,8 @@ pub enum MeansOutcome {
     Failed { means: MeansId },
     /// The citizen pressed Cancel.
     Cancelled,
+    /// The phone step ended without a verified code (too many wrong codes).
+    PhoneNotVerified,
 }
 
 impl FlowService {
@@ -81,7 +83,7 @@ impl FlowService {
         self.finish(id, version, record, outcome).await
     }
 
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         id: &FlowId,
         version: u64,

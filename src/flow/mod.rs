@@ -4,6 +4,7 @@
 pub mod api_session;
 pub mod card;
 mod finish;
+pub mod phone;
 mod record;
 mod rp_api;
 mod rp_expiry;
@@ -17,7 +18,7 @@ use subtle::ConstantTimeEq;
 
 pub use api_session::Status as ApiStatus;
 pub use finish::MeansOutcome;
-pub use record::{Binding, FlowRecord, FlowState};
+pub use record::{Binding, FlowRecord, FlowState, PhoneGate};
 pub use rp_api::RpApiError;
 pub use smart_id::device_link::LinkKind;
 pub use smart_id::{Finished, RunState, SmartIdFlow, Stage, SubmitError, WaitView};
@@ -48,6 +49,9 @@ pub enum FlowError {
     Finished,
     #[error("the chosen means cannot provide the requested attributes")]
     MeansUnavailable,
+    /// A means chosen before the phone step passed.
+    #[error("the phone step comes first")]
+    PhoneFirst,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -85,6 +89,8 @@ pub struct FlowView {
     pub expires_at: Millis,
     /// The relying party's id, for an API session.
     pub rp: Option<String>,
+    /// The phone step is required and not passed yet.
+    pub phone_pending: bool,
 }
 
 /// The result of opening `client_url`.
@@ -108,6 +114,8 @@ pub struct FlowService {
     courier: Arc<Courier>,
     relying_parties: RelyingParties,
     api: ApiSettings,
+    /// `[phone]`: whether ID Contact flows get the step, and the number rules for API sessions.
+    phone: crate::config::PhoneSettings,
 }
 
 impl FlowService {
@@ -128,6 +136,7 @@ impl FlowService {
             courier,
             relying_parties: config.relying_parties.clone(),
             api: config.api.clone(),
+            phone: config.phone.clone(),
         })
     }
 
@@ -165,6 +174,8 @@ impl FlowService {
             state: FlowState::Created,
             report: None,
             api: None,
+            // ID Contact flows: the deployment's setting (docs/phone.md).
+            phone: self.phone.enabled.then(PhoneGate::default),
         };
         self.store
             .create_flow(&id, &encode(&record), expires_at)
@@ -211,6 +222,7 @@ impl FlowService {
             able: self.able(record),
             expires_at: record.expires_at,
             rp: record.api.as_ref().map(|a| a.rp.clone()),
+            phone_pending: record.phone_pending(),
         }
     }
 
@@ -298,7 +310,10 @@ impl FlowService {
         match record.state {
             FlowState::Delivered { .. } => return Err(FlowError::Finished),
             FlowState::Authenticating { .. } => return Err(FlowError::WrongState),
-            FlowState::Created | FlowState::MeansChosen { .. } => {}
+            FlowState::Created | FlowState::PhoneVerified | FlowState::MeansChosen { .. } => {}
+        }
+        if record.phone_pending() {
+            return Err(FlowError::PhoneFirst);
         }
         if !self.able(&record).contains(&means) {
             return Err(FlowError::MeansUnavailable);
@@ -331,10 +346,10 @@ impl FlowService {
         let (version, mut record) = self.authorized(id, proof).await?;
         match record.state {
             FlowState::Delivered { .. } => return Err(FlowError::Finished),
-            FlowState::Created => return Ok(()),
+            FlowState::Created | FlowState::PhoneVerified => return Ok(()),
             FlowState::MeansChosen { .. } | FlowState::Authenticating { .. } => {}
         }
-        record.state = FlowState::Created;
+        record.state = record.choice_state();
         if self.replace(id, version, &record).await? {
             Ok(())
         } else {

@@ -25,6 +25,41 @@ pub struct FlowRecord {
     /// byte for byte as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<super::api_session::ApiSession>,
+    /// Present when the flow has the phone step (docs/phone.md); absent, the record is as
+    /// before the step existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneGate>,
+}
+
+/// The phone step of one flow: the number the relying party gave (if any) and the code step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PhoneGate {
+    /// E.164 number given by an API session's `phoneNumber`; the citizen cannot change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<crate::phone::PhoneStep>,
+}
+
+impl PhoneGate {
+    pub fn verified(&self) -> bool {
+        self.step.as_ref().is_some_and(|s| s.verified)
+    }
+}
+
+impl FlowRecord {
+    /// The step is required and not passed yet: no means may be chosen.
+    pub fn phone_pending(&self) -> bool {
+        self.phone.as_ref().is_some_and(|g| !g.verified())
+    }
+
+    /// Where "choose another way" returns to: after a passed phone step, `PhoneVerified`.
+    pub fn choice_state(&self) -> FlowState {
+        match &self.phone {
+            Some(g) if g.verified() => FlowState::PhoneVerified,
+            _ => FlowState::Created,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -41,12 +76,14 @@ impl std::fmt::Debug for Binding {
     }
 }
 
-/// `Created -> MeansChosen -> [Authenticating] -> Delivered`. Verification and delivery happen
+/// `Created -> [PhoneVerified] -> MeansChosen -> [Authenticating] -> Delivered`. Verification and delivery happen
 /// in one compare-and-set, so "verified but not delivered" is never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlowState {
     Created,
+    /// The phone step passed; the means choice is open.
+    PhoneVerified,
     MeansChosen {
         means: MeansId,
     },

@@ -68,7 +68,7 @@ impl FlowService {
         body: &[u8],
         idempotency_key: Option<&str>,
     ) -> Result<Value, RpApiError> {
-        let req = rp_request::parse_create(body, rp, &self.catalog, &self.api)?;
+        let req = rp_request::parse_create(body, rp, &self.catalog, &self.api, &self.phone)?;
         let id = FlowId::new();
         let now = now_millis();
         let expires_at = now + req.lifetime.as_millis() as u64;
@@ -105,6 +105,7 @@ impl FlowService {
             state: FlowState::Created,
             report: None,
             api: Some(api),
+            phone: req.phone,
         };
         // The store keeps it past its lifetime, so its status stays readable.
         if let Err(e) = self.store_new_session(&id, &record, keep_until).await {
@@ -288,7 +289,10 @@ impl FlowService {
         let mut api = finished.api.take().ok_or(FlowError::Corrupt)?;
         let now = now_millis();
         let provider = record.state.means();
-        let evidence = !matches!(outcome, MeansOutcome::Cancelled);
+        let evidence = !matches!(
+            outcome,
+            MeansOutcome::Cancelled | MeansOutcome::PhoneNotVerified
+        );
         let (status, code, subject, report) = match outcome {
             MeansOutcome::Verified {
                 means,
@@ -308,6 +312,9 @@ impl FlowService {
                 }
             }
             MeansOutcome::Failed { .. } => (Status::Error, Some("evidence_refused"), None, None),
+            MeansOutcome::PhoneNotVerified => {
+                (Status::Error, Some("phone_not_verified"), None, None)
+            }
             MeansOutcome::Cancelled => {
                 let code = match by {
                     Canceller::Citizen => "cancelled_by_user",

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::attributes::AttributeTag;
 use crate::config::relying_party::means_by_api_name;
-use crate::config::{ApiSettings, RelyingParty};
+use crate::config::{ApiSettings, PhoneSettings, RelyingParty};
 use crate::means::{MeansCatalog, MeansId};
 use crate::urls::UrlError;
 
@@ -56,6 +56,8 @@ pub struct CreateSession {
     pub external_reference: Option<String>,
     pub language: Option<String>,
     pub lifetime: Duration,
+    /// The phone step, when it applies to this session.
+    pub phone: Option<super::PhoneGate>,
 }
 
 pub fn parse_create(
@@ -63,6 +65,7 @@ pub fn parse_create(
     rp: &RelyingParty,
     catalog: &MeansCatalog,
     api: &ApiSettings,
+    phone: &PhoneSettings,
 ) -> Result<CreateSession, BadRequest> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| BadRequest::new("malformed_json", "", "the body is not valid JSON"))?;
@@ -80,6 +83,8 @@ pub fn parse_create(
         "externalReference",
         "language",
         "sessionLifetime",
+        "phoneStep",
+        "phoneNumber",
     ];
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         let message = format!("unknown field `{}`", truncated(unknown));
@@ -132,6 +137,7 @@ pub fn parse_create(
             return Err(BadRequest::invalid("sessionLifetime", &what));
         }
     };
+    let phone = phone_gate(&obj, rp, phone)?;
     Ok(CreateSession {
         providers,
         attributes,
@@ -139,7 +145,70 @@ pub fn parse_create(
         external_reference,
         language,
         lifetime,
+        phone,
     })
+}
+
+/// `phoneStep: true` asks for the step (false or absent: the relying party's setting, else
+/// the deployment's); `phoneNumber` fixes the number the code goes to.
+fn phone_gate(
+    obj: &Map<String, Value>,
+    rp: &RelyingParty,
+    phone: &PhoneSettings,
+) -> Result<Option<super::PhoneGate>, BadRequest> {
+    let asked = match obj.get("phoneStep") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(BadRequest::invalid("phoneStep", "must be true or false")),
+    };
+    let on = asked || rp.phone_step.unwrap_or(phone.enabled);
+    let number = match obj.get("phoneNumber") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(BadRequest::invalid("phoneNumber", "must be a string")),
+    };
+    if !on {
+        return match number {
+            Some(_) => Err(BadRequest::invalid(
+                "phoneNumber",
+                "is only used with the phone step (`phoneStep: true`)",
+            )),
+            None => Ok(None),
+        };
+    }
+    if phone.sender.is_none() {
+        return Err(BadRequest::new(
+            "phone_step_unavailable",
+            "phoneStep",
+            "this deployment has no sender for one-time codes",
+        ));
+    }
+    let fixed = match number {
+        None => None,
+        Some(_) if phone.by_email() => {
+            return Err(BadRequest::invalid(
+                "phoneNumber",
+                "cannot be used: this deployment sends the codes by e-mail",
+            ))
+        }
+        Some(n) => match phone.policy.parse(n) {
+            Ok(n) => Some(n.e164().to_string()),
+            Err(crate::phone::NumberError::CountryNotAllowed(_)) => {
+                return Err(BadRequest::new(
+                    "phone_country_not_allowed",
+                    "phoneNumber",
+                    "`phoneNumber` is of a country this deployment does not send codes to",
+                ))
+            }
+            Err(_) => {
+                return Err(BadRequest::invalid(
+                    "phoneNumber",
+                    "must be a valid phone number, e.g. \"+32470123456\"",
+                ))
+            }
+        },
+    };
+    Ok(Some(super::PhoneGate { fixed, step: None }))
 }
 
 fn strings<'a>(

@@ -113,8 +113,14 @@ impl fmt::Debug for PhoneStep {
 
 impl PhoneStep {
     pub fn new(number: &PhoneNumber) -> Self {
+        Self::for_recipient(number.e164())
+    }
+
+    /// A step for any checked recipient: an E.164 number, or an e-mail address when the codes
+    /// go by e-mail.
+    pub fn for_recipient(to: &str) -> Self {
         PhoneStep {
-            number: number.e164().to_string(),
+            number: to.to_string(),
             code_mac: None,
             expires_at: 0,
             last_sent_at: 0,
@@ -122,6 +128,16 @@ impl PhoneStep {
             wrong_tries: 0,
             verified: false,
         }
+    }
+
+    /// Codes sent so far in this flow.
+    pub fn sends(&self) -> u8 {
+        self.sends
+    }
+
+    /// When the last code was sent.
+    pub fn last_sent_at(&self) -> Millis {
+        self.last_sent_at
     }
 
     pub fn tries_left(&self, rules: &CodeRules) -> u8 {

@@ -154,11 +154,17 @@ impl CodeSender for SmtpSender {
 #[derive(Default)]
 pub struct DemoSender {
     sent: Mutex<HashMap<String, String>>,
+    latest: Mutex<Option<(String, String)>>,
 }
 
 impl DemoSender {
     pub fn last_sent(&self, to: &str) -> Option<String> {
         self.sent.lock().ok()?.get(to).cloned()
+    }
+
+    /// The most recent message: recipient and text.
+    pub fn latest(&self) -> Option<(String, String)> {
+        self.latest.lock().ok()?.clone()
     }
 }
 
@@ -169,7 +175,13 @@ impl CodeSender for DemoSender {
             .sent
             .lock()
             .map_err(|_| SendError::Unavailable("the demo sender"))?;
+        if sent.len() >= 1000 {
+            sent.clear();
+        }
         sent.insert(to.to_string(), text.to_string());
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = Some((to.to_string(), text.to_string()));
+        }
         Ok(())
     }
 }

@@ -242,6 +242,7 @@ pub fn page_status(error: &FlowError) -> (Status, &'static str) {
             },
         ),
         FlowError::WrongState => (Status::Conflict, "error_state"),
+        FlowError::PhoneFirst => (Status::Conflict, "error_phone_first"),
         FlowError::MeansUnavailable | FlowError::Contract(_) => (Status::BadRequest, "error_means"),
         FlowError::Finished => (Status::Ok, "done_body"),
         FlowError::Store(StoreError::Full | StoreError::Unavailable(_)) => {

@@ -10,13 +10,16 @@ use crate::flow::{FlowError, FlowState, FlowView, MeansOutcome};
 use crate::ids::FlowId;
 use crate::means::MeansId;
 
-use super::browser::{flow_id, Browser, Html, PageError, SameOrigin, StepForm};
+use super::browser::{flow_id, Browser, Enabled, Html, PageError, SameOrigin, StepForm};
+use crate::flow::phone::PhoneFlow;
 
 /// A refused step of a flow this browser owns keeps its "back" and "cancel" actions.
 fn keep_flow(id: &FlowId, csrf: Option<&str>) -> impl FnOnce(FlowError) -> PageError {
     let flow = csrf.map(|c| (id.clone(), c.to_string()));
     move |error| match error {
-        FlowError::WrongState | FlowError::MeansUnavailable => PageError { error, flow },
+        FlowError::WrongState | FlowError::MeansUnavailable | FlowError::PhoneFirst => {
+            PageError { error, flow }
+        }
         other => PageError::plain(other),
     }
 }
@@ -71,13 +74,22 @@ pub fn head(_page: std::path::PathBuf) -> (rocket::http::ContentType, &'static s
 
 /// `client_url`: binds the flow to this browser on first visit, then shows where it stands.
 #[rocket::get("/flow/<id>")]
-pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
+pub async fn open(
+    id: &str,
+    b: Browser<'_>,
+    phone: Option<Enabled<'_, PhoneFlow>>,
+) -> Result<Opened, PageError> {
     let id = flow_id(id)?;
     let opened = b
         .flows
         .open(&id, b.cookie())
         .instrument(b.span.clone())
         .await?;
+    // The cookie of this very request, set just now or brought along.
+    let cookie = opened
+        .new_cookie
+        .clone()
+        .or_else(|| b.cookie().map(str::to_string));
     if let Some(value) = opened.new_cookie {
         b.set_cookie(&id, value);
     }
@@ -87,7 +99,15 @@ pub async fn open(id: &str, b: Browser<'_>) -> Result<Opened, PageError> {
         FlowState::Authenticating { means, .. } => {
             Ok(Opened::Continue(Box::new(means_path(&b, &id, *means))))
         }
-        FlowState::Created | FlowState::MeansChosen { .. } => {
+        // The phone step first, when it applies (docs/phone.md).
+        FlowState::Created if view.phone_pending => {
+            let phone = phone.ok_or(FlowError::Corrupt)?;
+            match super::phone::start_page(&b, phone.0, &view, cookie.as_deref()).await? {
+                Some(page) => Ok(Opened::Page(page.0)),
+                None => Err(FlowError::WrongState.into()),
+            }
+        }
+        FlowState::Created | FlowState::PhoneVerified | FlowState::MeansChosen { .. } => {
             let means: Vec<_> = view.able.iter().map(|m| means_choice(&b, *m)).collect();
             let labels: Vec<_> = view
                 .attributes

@@ -11,6 +11,7 @@ mod lifecycle;
 pub mod limits;
 pub mod openapi;
 pub mod pages;
+pub mod phone;
 pub mod rp_api;
 pub mod server;
 pub mod site;
@@ -106,6 +107,8 @@ pub fn routes() -> Vec<Route> {
         smart_id_link::qr,
         smart_id_link::app,
         smart_id_link::callback,
+        phone::send,
+        phone::code,
     ]
 }
 

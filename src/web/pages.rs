@@ -31,6 +31,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "smart_id_form.html.tera",
     "smart_id_wait.html.tera",
     "smart_id_link.html.tera",
+    "phone.html.tera",
+    "phone_code.html.tera",
+    "phone_failed.html.tera",
     "demo_index.html.tera",
     "demo_result.html.tera",
     "demo_api.html.tera",
@@ -180,6 +183,8 @@ mod tests {
             "error": evil, "tags": [{"name": evil, "checked": true}], "sid_tags": [evil], "token": evil, "delivery": evil, "raw": evil,
             "connector": "http://127.0.0.1:24801", "countries": [{"code": "EE", "name": evil}],
             "country": "EE", "code": evil, "vc": "1234", "phase": "running", "retry": true,
+            "typed": evil, "sent_to": evil, "to": evil, "location": evil, "error_field": "number",
+            "by_email": false, "can_resend": true, "resend_wait": evil, "demo": true, "fixed": null, "other_number": true, "phone_demo": {"last": {"to": evil, "code": evil}},
         });
         let mut rendered = 0;
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| {

@@ -22,6 +22,7 @@ mod multi_instance_tls;
 mod openapi;
 mod operator_logs;
 mod pages_browser;
+mod phone;
 mod pki;
 mod rp_api;
 mod session_updates;

@@ -34,6 +34,9 @@ pub struct RawRelyingParty {
     /// `[relying_party.branding]`: its logo, colour and footer on its citizens' pages.
     #[serde(default)]
     pub branding: super::pages::RawBranding,
+    /// The phone step for this relying party's sessions; absent: the deployment's `[phone]
+    /// enabled`.
+    pub phone_step: Option<bool>,
 }
 
 /// `[api]` as written.
@@ -120,6 +123,8 @@ pub struct RelyingParty {
     key_hash: [u8; 32],
     pub subject_in_webhook: bool,
     pub validation_report: bool,
+    /// `phone_step`, when the relying party sets it.
+    pub phone_step: Option<bool>,
 }
 
 /// Every configured relying party.
@@ -279,6 +284,7 @@ pub fn relying_parties(
             key_hash,
             subject_in_webhook: r.subject_in_webhook,
             validation_report: r.validation_report,
+            phone_step: r.phone_step,
         });
     }
     RelyingParties(out)

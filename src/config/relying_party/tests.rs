@@ -17,6 +17,7 @@ fn raw() -> RawRelyingParty {
         subject_in_webhook: false,
         validation_report: true,
         branding: Default::default(),
+        phone_step: None,
     }
 }
 

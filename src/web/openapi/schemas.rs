@@ -80,6 +80,15 @@ pub struct CreateSessionRequest {
     /// Seconds, 1 to `api.max_session_lifetime_seconds`.
     #[schema(minimum = 1, nullable = false)]
     pub session_lifetime: Option<u64>,
+    /// `true`: the citizen confirms a phone number with a one-time code before choosing a
+    /// means (docs/phone.md); absent or `false`: the relying party's `phone_step`, else the
+    /// deployment's `[phone] enabled`.
+    #[schema(nullable = false)]
+    pub phone_step: Option<bool>,
+    /// With `phoneStep`: the number the code goes to (E.164 or national form, a country the
+    /// operator allows); else the citizen types it.
+    #[schema(nullable = false)]
+    pub phone_number: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -112,7 +121,8 @@ pub struct CardValidation {
 /// One step of a session's tracker.
 #[derive(ToSchema)]
 pub struct TrackerStep {
-    /// `created`, `opened`, `means_chosen:<provider>`, `evidence_received`, `verified`,
+    /// `created`, `opened`, `phone_code_sent`, `phone_verified`, `means_chosen:<provider>`,
+    /// `evidence_received`, `verified`,
     /// `refused`, `cancelled`, `expired`, `delivered`.
     pub step: String,
     /// RFC 3339, UTC, milliseconds.
