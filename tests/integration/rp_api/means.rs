@@ -78,8 +78,8 @@ async fn assert_success(app: &TestApp, receiver: &Receiver, id: &str, provider: 
     done
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_smart_id_session_succeeds_with_subject_and_report() {
+/// The simulator, a webhook receiver, and the plugin with the portal on Smart-ID.
+async fn smart_id_app() -> (auth_eid::simulate::smart_id::Simulator, Receiver, TestApp) {
     let sim = simulator(100).await;
     let port = free_port();
     let receiver = Receiver::start(port, 0).await;
@@ -92,6 +92,12 @@ async fn a_smart_id_session_succeeds_with_subject_and_report() {
         ..Options::default()
     })
     .await;
+    (sim, receiver, app)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_smart_id_session_succeeds_with_subject_and_report() {
+    let (sim, receiver, app) = smart_id_app().await;
     let (id, url) = create_for(&app, "smart-id", sid::TAGS).await;
     let b = TestApp::browser();
     let csrf = sid::choose(&b, &url).await;
@@ -108,18 +114,7 @@ async fn a_smart_id_session_succeeds_with_subject_and_report() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_smart_id_document_is_an_error_without_subject() {
-    let sim = simulator(100).await;
-    let port = free_port();
-    let receiver = Receiver::start(port, 0).await;
-    let app = TestApp::spawn(Options {
-        extra_toml: format!(
-            "{}{}",
-            sid::smart_id_toml(&sim, 10),
-            portal("smart-id", port)
-        ),
-        ..Options::default()
-    })
-    .await;
+    let (sim, receiver, app) = smart_id_app().await;
     let (id, url) = create_for(&app, "smart-id", sid::TAGS).await;
     let b = TestApp::browser();
     let csrf = sid::choose(&b, &url).await;
